@@ -1,0 +1,95 @@
+/**
+ * `FuseLayer`: the multi-resolution exchange at the end of a `HighResolutionModule` (the official
+ * `_make_fuse_layers`, FUSE_METHOD SUM). For output branch i, input branch j contributes
+ * - j > i: conv1×1 (C_j → C_i) + BN, then nearest upsampling by 2^(j−i)
+ *   (`fuse_layers.i.j.{0,1}`);
+ * - j = i: itself;
+ * - j < i: i−j conv3×3/2 + BN, ReLU after all but the last; intermediate convs keep C_j channels,
+ *   the last outputs C_i (`fuse_layers.i.j.k.{0,1}`).
+ * The contributions are summed in order j = 0 … n−1 and followed by a ReLU.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConvBn, ForwardOptions, Initializer, ParamStore, joinName } from './nn';
+
+type Path = { kind: 'identity' } | { kind: 'up'; unit: ConvBn; factor: number } | { kind: 'down'; chain: ConvBn[] };
+
+/** Nearest-neighbour upsampling by an integer factor, `[N, H, W, C]` → `[N, H·f, W·f, C]`. */
+export function upsampleNearest(x: tf.Tensor4D, factor: number): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  return tf.image.resizeNearestNeighbor(x, [h * factor, w * factor], false, false);
+}
+
+export class FuseLayer {
+  /** paths[i][j]: how input branch j reaches output branch i. */
+  private readonly paths: Path[][] = [];
+
+  /**
+   * @param channels widths of the module's branches
+   * @param numOutputs how many output branches to build (all, or only the highest resolution
+   *   for the last module of the last stage)
+   */
+  constructor(store: ParamStore, name: string, channels: number[], numOutputs: number, init: Initializer) {
+    const n = channels.length;
+    for (let i = 0; i < numOutputs; i++) {
+      const row: Path[] = [];
+      for (let j = 0; j < n; j++) {
+        if (j > i) {
+          const unit = new ConvBn(
+            store,
+            joinName(name, i, j),
+            { inChannels: channels[j], outChannels: channels[i], kernelSize: 1, relu: false },
+            init,
+          );
+          row.push({ kind: 'up', unit, factor: 2 ** (j - i) });
+        } else if (j === i) {
+          row.push({ kind: 'identity' });
+        } else {
+          const chain: ConvBn[] = [];
+          for (let k = 0; k < i - j; k++) {
+            const last = k === i - j - 1;
+            chain.push(
+              new ConvBn(
+                store,
+                joinName(name, i, j, k),
+                {
+                  inChannels: channels[j],
+                  outChannels: last ? channels[i] : channels[j],
+                  kernelSize: 3,
+                  stride: 2,
+                  padding: 1,
+                  relu: !last,
+                },
+                init,
+              ),
+            );
+          }
+          row.push({ kind: 'down', chain });
+        }
+      }
+      this.paths.push(row);
+    }
+  }
+
+  /** `xs` — branch outputs, highest resolution first → fused outputs (as many as built). */
+  apply(xs: tf.Tensor4D[], opts: ForwardOptions): tf.Tensor4D[] {
+    return this.paths.map((row) => {
+      let y: tf.Tensor4D | null = null;
+      row.forEach((path, j) => {
+        const contrib = this.route(path, xs[j], opts);
+        y = y === null ? contrib : tf.add(y, contrib);
+      });
+      return tf.relu(y as unknown as tf.Tensor4D);
+    });
+  }
+
+  private route(path: Path, x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
+    switch (path.kind) {
+      case 'identity':
+        return x;
+      case 'up':
+        return upsampleNearest(path.unit.apply(x, opts), path.factor);
+      case 'down':
+        return path.chain.reduce((y, unit) => unit.apply(y, opts), x);
+    }
+  }
+}

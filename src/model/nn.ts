@@ -1,0 +1,281 @@
+/**
+ * The two parameterised primitives of HRNet — a 2-D convolution and a BatchNorm — with PyTorch
+ * semantics, their parameters held as named `tf.Variable`s in a {@link ParamStore} whose names are
+ * the official state-dict keys (`stage2.0.branches.1.3.bn2.running_var`, …).
+ *
+ * Layout: activations are NHWC, conv kernels `[kh, kw, in, out]` (PyTorch's `[out, in, kh, kw]` is
+ * converted only when a checkpoint is read or written).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** PyTorch's BatchNorm defaults, used by every BN of the official model. */
+export const BN_EPS = 1e-5;
+export const BN_MOMENTUM = 0.1;
+
+/** What a parameter is: trainable weights, or a BatchNorm buffer updated by train-mode forwards. */
+export type ParamKind = 'parameter' | 'buffer';
+
+export interface ParamEntry {
+  /** Official state-dict key, e.g. `layer1.0.conv1.weight`. */
+  name: string;
+  kind: ParamKind;
+  variable: tf.Variable;
+}
+
+/** Forward-pass options shared by every module. */
+export interface ForwardOptions {
+  /** Train mode: BatchNorm normalises with batch statistics and updates its running statistics. */
+  training: boolean;
+  /** Called after every convolution with its input and output shapes (for MAC counting, profiling). */
+  onConv?: (conv: Conv2d, inShape: number[], outShape: number[]) => void;
+  /** Shape-only pass: convolutions return zeros of their output shape without computing. */
+  dryRun?: boolean;
+}
+
+/**
+ * The ordered registry of a model's state: trainable parameters and BatchNorm buffers as named
+ * `tf.Variable`s, and the BatchNorm `num_batches_tracked` counters (int64 scalars in PyTorch) as
+ * plain numbers. Registration order is the official `state_dict()` order.
+ */
+export class ParamStore {
+  private readonly entries = new Map<string, ParamEntry>();
+  private readonly counters = new Map<string, number>();
+  private readonly order: string[] = [];
+
+  add(name: string, kind: ParamKind, value: tf.Tensor): tf.Variable {
+    this.claim(name);
+    const variable = tf.variable(value, kind === 'parameter', `${name}#${nextVarId()}`);
+    value.dispose();
+    this.entries.set(name, { name, kind, variable });
+    return variable;
+  }
+
+  /** Registers an integer counter such as `bn1.num_batches_tracked`. */
+  addCounter(name: string): void {
+    this.claim(name);
+    this.counters.set(name, 0);
+  }
+
+  private claim(name: string): void {
+    if (this.entries.has(name) || this.counters.has(name)) throw new Error(`duplicate state-dict key ${name}`);
+    this.order.push(name);
+  }
+
+  get(name: string): tf.Variable {
+    const e = this.entries.get(name);
+    if (!e) throw new Error(`no parameter named ${name}`);
+    return e.variable;
+  }
+
+  hasVariable(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  hasCounter(name: string): boolean {
+    return this.counters.has(name);
+  }
+
+  counter(name: string): number {
+    const v = this.counters.get(name);
+    if (v === undefined) throw new Error(`no counter named ${name}`);
+    return v;
+  }
+
+  setCounter(name: string, value: number): void {
+    if (!this.counters.has(name)) throw new Error(`no counter named ${name}`);
+    this.counters.set(name, value);
+  }
+
+  /** Every state-dict key (variables and counters) in official order. */
+  keys(): string[] {
+    return [...this.order];
+  }
+
+  /** Every variable entry in state-dict order. */
+  list(): ParamEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Trainable parameters in state-dict order. */
+  parameters(): ParamEntry[] {
+    return this.list().filter((e) => e.kind === 'parameter');
+  }
+
+  dispose(): void {
+    for (const e of this.entries.values()) e.variable.dispose();
+    this.entries.clear();
+    this.counters.clear();
+    this.order.length = 0;
+  }
+}
+
+let varCounter = 0;
+function nextVarId(): number {
+  return varCounter++;
+}
+
+/** Joins state-dict name parts, skipping empty ones: `join('stage2', 0, 'fuse_layers')`. */
+export function joinName(...parts: (string | number)[]): string {
+  return parts.filter((p) => p !== '').join('.');
+}
+
+/** A deterministic source of initial weights. */
+export interface Initializer {
+  /** Normal(0, std²) tensor of the given shape. */
+  normal(shape: number[], std: number): tf.Tensor;
+}
+
+/** Seeded normal initialiser: each call draws with a fresh derived seed. */
+export function seededInitializer(seed: number): Initializer {
+  let counter = 0;
+  return {
+    normal(shape, std) {
+      counter += 1;
+      return tf.randomNormal(shape, 0, std, 'float32', seed * 100003 + counter);
+    },
+  };
+}
+
+/** Arguments of {@link Conv2d}. */
+export interface Conv2dArgs {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride?: number;
+  /** Symmetric zero padding on H and W, PyTorch style. */
+  padding?: number;
+  bias?: boolean;
+}
+
+/**
+ * `nn.Conv2d` with symmetric explicit padding (PyTorch pads both sides; TF's 'same' with stride 2
+ * on even sizes pads only bottom/right, so padding is always given explicitly).
+ * Input `[N, H, W, in]` → output `[N, H', W', out]`.
+ */
+export class Conv2d {
+  readonly weight: tf.Variable; // [kh, kw, in, out]
+  readonly bias: tf.Variable | null; // [out]
+  readonly stride: number;
+  readonly padding: number;
+  readonly kernelSize: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+
+  constructor(
+    store: ParamStore,
+    readonly name: string,
+    args: Conv2dArgs,
+    init: Initializer,
+  ) {
+    this.stride = args.stride ?? 1;
+    this.padding = args.padding ?? 0;
+    this.kernelSize = args.kernelSize;
+    this.inChannels = args.inChannels;
+    this.outChannels = args.outChannels;
+    const k = args.kernelSize;
+    // Official init_weights: normal(std=0.001) for every conv weight, zero bias.
+    this.weight = store.add(
+      joinName(name, 'weight'),
+      'parameter',
+      init.normal([k, k, args.inChannels, args.outChannels], 0.001),
+    );
+    this.bias = args.bias ? store.add(joinName(name, 'bias'), 'parameter', tf.zeros([args.outChannels])) : null;
+  }
+
+  /** Output shape for an input `[N, H, W, C]`. */
+  outputShape(inShape: [number, number, number, number]): [number, number, number, number] {
+    const size = (n: number) => Math.floor((n + 2 * this.padding - this.kernelSize) / this.stride) + 1;
+    return [inShape[0], size(inShape[1]), size(inShape[2]), this.outChannels];
+  }
+
+  apply(x: tf.Tensor4D, opts?: ForwardOptions): tf.Tensor4D {
+    const p = this.padding;
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ];
+    const y = opts?.dryRun
+      ? tf.zeros<tf.Rank.R4>(this.outputShape(x.shape))
+      : tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, p === 0 ? 'valid' : pad);
+    opts?.onConv?.(this, x.shape, y.shape);
+    return this.bias ? tf.add(y, this.bias) : y;
+  }
+}
+
+/**
+ * `nn.BatchNorm2d(C, eps=1e-5, momentum=0.1)` over NHWC. Train mode normalises with the biased
+ * batch variance and updates `running_var` with the unbiased one, as PyTorch does.
+ */
+export class BatchNorm2d {
+  readonly weight: tf.Variable; // [C]
+  readonly bias: tf.Variable; // [C]
+  readonly runningMean: tf.Variable; // [C]
+  readonly runningVar: tf.Variable; // [C]
+  private readonly counterName: string;
+
+  constructor(
+    private readonly store: ParamStore,
+    readonly name: string,
+    channels: number,
+  ) {
+    this.weight = store.add(joinName(name, 'weight'), 'parameter', tf.ones([channels]));
+    this.bias = store.add(joinName(name, 'bias'), 'parameter', tf.zeros([channels]));
+    this.runningMean = store.add(joinName(name, 'running_mean'), 'buffer', tf.zeros([channels]));
+    this.runningVar = store.add(joinName(name, 'running_var'), 'buffer', tf.ones([channels]));
+    this.counterName = joinName(name, 'num_batches_tracked');
+    store.addCounter(this.counterName);
+  }
+
+  apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
+    if (!opts.training) {
+      // y = x·s + t with s = γ / √(var + ε), t = β − mean·s.
+      const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, BN_EPS)));
+      const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
+      return tf.add(tf.mul(x, scale), shift);
+    }
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    this.updateRunningStats(mean, variance, x.shape[0] * x.shape[1] * x.shape[2]);
+    const scale = tf.mul(this.weight, tf.rsqrt(tf.add(variance, BN_EPS)));
+    const shift = tf.sub(this.bias, tf.mul(mean, scale));
+    return tf.add(tf.mul(x, scale), shift);
+  }
+
+  private updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {
+    tf.tidy(() => {
+      // Nothing downstream of the loss depends on these ops, so no gradient flows through them.
+      const unbiased = count > 1 ? tf.mul(biasedVar, count / (count - 1)) : biasedVar;
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+    });
+    this.store.setCounter(this.counterName, this.store.counter(this.counterName) + 1);
+  }
+}
+
+/** Arguments of {@link ConvBn}. */
+export interface ConvBnArgs extends Conv2dArgs {
+  /** Follow the BN with a ReLU. */
+  relu: boolean;
+}
+
+/**
+ * The official `nn.Sequential(conv, BatchNorm2d[, ReLU])` unit used by transitions and fuse
+ * layers: the conv is `<name>.0`, the BN `<name>.1`.
+ */
+export class ConvBn {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm2d;
+  readonly relu: boolean;
+
+  constructor(store: ParamStore, name: string, args: ConvBnArgs, init: Initializer) {
+    this.conv = new Conv2d(store, joinName(name, 0), args, init);
+    this.bn = new BatchNorm2d(store, joinName(name, 1), args.outChannels);
+    this.relu = args.relu;
+  }
+
+  apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
+    const y = this.bn.apply(this.conv.apply(x, opts), opts);
+    return this.relu ? tf.relu(y) : y;
+  }
+}
