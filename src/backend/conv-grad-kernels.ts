@@ -1,0 +1,247 @@
+/**
+ * Gradients of a 2-D convolution written as forward convolutions, so that a backend whose forward
+ * `Conv2D` is fast (WASM/XNNPACK) trains at a comparable speed:
+ *
+ * - filter gradient: the input correlated with the output gradient, with the batch as the channel
+ *   axis, the input channels as the batch and the stride as the dilation;
+ * - input gradient: the input rows split into stride² phases (y ≡ a mod s); each phase is the output
+ *   gradient correlated with the spatially flipped, in/out-transposed filter taps that reach it. All
+ *   phases come out of one convolution as channel groups and a depth-to-space interleaves them. Exact
+ *   for PyTorch-style symmetric padding, 'same', 'valid' and any explicit padding, including the
+ *   rows a strided forward never reads.
+ *
+ * Only NHWC with dilation 1 is handled here (the gradients tfjs-core defines never ask for other
+ * dilations); the input gradient also needs equal strides (`inputGradientSupported`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { KernelCalls } from './kernel-calls';
+
+/** Kernel arguments as the engine passes them. */
+interface KernelArgs<A> {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs: A;
+}
+
+/** Attributes shared by both convolution gradient kernels. */
+interface ConvGradAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** Attributes of `Conv2DBackpropFilter`: `filterShape` is [kh, kw, Cin, Cout]. */
+export interface Conv2DBackpropFilterKernelAttrs extends ConvGradAttrs {
+  filterShape: [number, number, number, number];
+}
+
+/** Attributes of `Conv2DBackpropInput`: `inputShape` is [N, H, W, Cin]. */
+export interface Conv2DBackpropInputKernelAttrs extends ConvGradAttrs {
+  inputShape: [number, number, number, number];
+}
+
+/** Input `name` of a kernel call; throws naming the kernel if it is missing. */
+function requireInput(kernelName: string, inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t === undefined) throw new Error(`${kernelName}: missing input '${name}'`);
+  return t;
+}
+
+/** Whether `conv2DBackpropInputViaConv` handles these attributes (NHWC, equal strides). */
+export function inputGradientSupported(attrs: Pick<ConvGradAttrs, 'strides' | 'dataFormat'>): boolean {
+  const [sh, sw] = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
+  return attrs.dataFormat === 'NHWC' && sh === sw;
+}
+
+/** The forward geometry of the convolution whose gradient is asked for; validates `dy`. */
+function forwardGeometry(
+  kernelName: string,
+  inShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: ConvGradAttrs,
+  dy: tf.TensorInfo,
+): tf.backend_util.Conv2DInfo {
+  if (attrs.dataFormat !== 'NHWC') {
+    throw new Error(`${kernelName}: dataFormat '${attrs.dataFormat}' is not supported, expected 'NHWC'`);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const expected = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(`${kernelName}: dy has shape [${dy.shape}], expected [${expected}] for input [${inShape}]`);
+  }
+  return info;
+}
+
+/**
+ * `Conv2DBackpropFilter` for backend `backendName`.
+ * Inputs: `x` [N, H, W, Cin], `dy` [N, oh, ow, Cout]. Returns dW [kh, kw, Cin, Cout].
+ */
+export function conv2DBackpropFilterViaConv(
+  args: KernelArgs<Conv2DBackpropFilterKernelAttrs>,
+  backendName = 'wasm',
+): tf.TensorInfo {
+  const x = requireInput('Conv2DBackpropFilter', args.inputs, 'x');
+  const dy = requireInput('Conv2DBackpropFilter', args.inputs, 'dy');
+  const info = forwardGeometry('Conv2DBackpropFilter', x.shape as [number, number, number, number], args.attrs.filterShape, args.attrs, dy);
+  const { inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const calls = new KernelCalls(args.backend, backendName);
+  try {
+    // dW[i, j, c, o] = Σ_{n, y, x} x[n, y·sh + i − top, x·sw + j − left, c] · dy[n, y, x, o]:
+    // a correlation over (y, x) with input xᵀ [Cin, H, W, N] and filter dyᵀ [oh, ow, N, Cout].
+    // Transposes on merged axes (rank 3) run much faster on WASM than rank-4 ones.
+    const n = x.shape[0];
+    const xt = calls.reshapeView(calls.transpose(calls.reshapeView(x, [n, h * w, ci]), [2, 1, 0]), [ci, h, w, n]);
+    const dyt = calls.reshapeView(calls.transpose(calls.reshapeView(dy, [n, oh * ow, co]), [1, 0, 2]), [oh, ow, n, co]);
+    const top = info.padInfo.top;
+    const left = info.padInfo.left;
+    const pads = { top, left, bottom: kh - h - top + (oh - 1) * sh, right: kw - w - left + (ow - 1) * sw };
+    const r = calls.conv2dStride1(xt, dyt, pads, [sh, sw]); // [Cin, kh, kw, Cout]
+    const dw = calls.reshapeView(calls.transpose(calls.reshapeView(r, [ci, kh * kw, co]), [1, 0, 2]), [kh, kw, ci, co]);
+    return calls.keep(dw);
+  } finally {
+    calls.disposeTemps();
+  }
+}
+
+/**
+ * How one output phase of the input gradient reads the output gradient along one spatial axis.
+ * Phase `phase` holds the input rows y = s·q + phase; tap `residue + s·m` of the filter reaches
+ * them from output-gradient row q + `shift` − m.
+ */
+interface AxisPhase {
+  /** Filter taps of this phase start at `residue` (< stride) and step by the stride. */
+  residue: number;
+  /** Number of those taps inside the filter (0: the phase gets no gradient). */
+  taps: number;
+  /** Offset of the phase's first tap in output-gradient rows: `floor((phase + padBefore) / stride)`. */
+  shift: number;
+}
+
+/** The phases of one spatial axis: filter size k, stride s, padding before the first input row. */
+function axisPhases(k: number, s: number, padBefore: number): AxisPhase[] {
+  const phases: AxisPhase[] = [];
+  for (let phase = 0; phase < s; phase++) {
+    const residue = (phase + padBefore) % s;
+    phases.push({ residue, taps: residue < k ? Math.ceil((k - residue) / s) : 0, shift: Math.floor((phase + padBefore) / s) });
+  }
+  return phases;
+}
+
+/**
+ * The range of output-gradient offsets δ (row q + δ feeds phase row q) used by any phase:
+ * `[min, max]`; the combined kernel has `max − min + 1` taps along this axis.
+ */
+function offsetRange(phases: AxisPhase[]): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const p of phases) {
+    if (p.taps === 0) continue;
+    min = Math.min(min, p.shift - p.taps + 1);
+    max = Math.max(max, p.shift);
+  }
+  return min === Infinity ? { min: 0, max: 0 } : { min, max };
+}
+
+/**
+ * The filter of the single convolution that computes every output phase at once: spatially
+ * flipped, in/out-transposed taps of each phase, zero where a phase has no tap at that offset.
+ * @param w filter values, layout [kh, kw, Cin, Cout]
+ * @returns values of layout [lh, lw, Cout, sh·sw·Cin], output channel (a·sw + b)·Cin + c for phase (a, b)
+ */
+function phaseCombinedKernel(
+  w: Float32Array,
+  filterShape: [number, number, number, number],
+  strides: [number, number],
+  rows: { phases: AxisPhase[]; min: number; length: number },
+  cols: { phases: AxisPhase[]; min: number; length: number },
+): Float32Array {
+  const [, kw, ci, co] = filterShape;
+  const [sh, sw] = strides;
+  const outCh = sh * sw * ci;
+  const out = new Float32Array(rows.length * cols.length * co * outCh);
+  rows.phases.forEach((rp, a) => {
+    cols.phases.forEach((cp, b) => {
+      const chBase = (a * sw + b) * ci;
+      for (let t = 0; t < rows.length; t++) {
+        const m = rp.shift - rows.min - t; // tap index along rows
+        if (m < 0 || m >= rp.taps) continue;
+        const i = rp.residue + sh * m;
+        for (let u = 0; u < cols.length; u++) {
+          const n = cp.shift - cols.min - u;
+          if (n < 0 || n >= cp.taps) continue;
+          const j = cp.residue + sw * n;
+          const src = (i * kw + j) * ci * co;
+          const dst = (t * cols.length + u) * co * outCh + chBase;
+          for (let c = 0; c < ci; c++) {
+            for (let o = 0; o < co; o++) out[dst + o * outCh + c] = w[src + c * co + o];
+          }
+        }
+      }
+    });
+  });
+  return out;
+}
+
+/**
+ * `Conv2DBackpropInput` for backend `backendName`: one stride-1 convolution of `dy` with the
+ * phase-combined kernel, then a depth-to-space to interleave the stride² phases (square strides only).
+ * Inputs: `dy` [N, oh, ow, Cout], `filter` [kh, kw, Cin, Cout]. Returns dx [N, H, W, Cin] (`inputShape`).
+ */
+export function conv2DBackpropInputViaConv(
+  args: KernelArgs<Conv2DBackpropInputKernelAttrs>,
+  backendName = 'wasm',
+): tf.TensorInfo {
+  const dy = requireInput('Conv2DBackpropInput', args.inputs, 'dy');
+  const filter = requireInput('Conv2DBackpropInput', args.inputs, 'filter');
+  const filterShape = filter.shape as [number, number, number, number];
+  const info = forwardGeometry('Conv2DBackpropInput', args.attrs.inputShape, filterShape, args.attrs, dy);
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  if (sh !== sw) {
+    throw new Error(`Conv2DBackpropInput: strides [${sh}, ${sw}] are not supported, expected equal strides`);
+  }
+  const rowPhases = axisPhases(kh, sh, info.padInfo.top);
+  const colPhases = axisPhases(kw, sw, info.padInfo.left);
+  const rowRange = offsetRange(rowPhases);
+  const colRange = offsetRange(colPhases);
+  const lh = rowRange.max - rowRange.min + 1;
+  const lw = colRange.max - colRange.min + 1;
+  const qh = Math.ceil(h / sh); // phase rows: y = sh·q + a for q < qh
+  const qw = Math.ceil(w / sw);
+  const calls = new KernelCalls(args.backend, backendName);
+  try {
+    const kernel = calls.write(
+      phaseCombinedKernel(
+        calls.read(filter),
+        filterShape,
+        [sh, sw],
+        { phases: rowPhases, min: rowRange.min, length: lh },
+        { phases: colPhases, min: colRange.min, length: lw },
+      ),
+      [lh, lw, co, sh * sw * ci],
+    );
+    // Output row q reads dy rows q + min … q + max.
+    const pads = {
+      top: -rowRange.min,
+      bottom: qh - 1 + rowRange.max - (oh - 1),
+      left: -colRange.min,
+      right: qw - 1 + colRange.max - (ow - 1),
+    };
+    const phases = calls.conv2dStride1(dy, kernel, pads, [1, 1]); // [N, qh, qw, sh·sw·Cin]
+    const dx = sh === 1 ? phases : calls.depthToSpaceCropped(phases, sh, [n, h, w, ci]);
+    return calls.keep(dx);
+  } finally {
+    calls.disposeTemps();
+  }
+}

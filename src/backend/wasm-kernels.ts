@@ -1,0 +1,122 @@
+/**
+ * Training kernels for the WASM backend. The stock backend has no `Conv2DBackpropFilter` and a
+ * `Conv2DBackpropInput` about ten times slower than its forward convolution; both are replaced
+ * by kernels built from the backend's XNNPACK convolution (see `conv-grad-kernels.ts`).
+ */
+import * as tf from '@tensorflow/tfjs';
+// Registers the stock WASM kernels first, so that the ones below replace them and not the reverse.
+import '@tensorflow/tfjs-backend-wasm';
+import {
+  Conv2DBackpropFilterKernelAttrs,
+  Conv2DBackpropInputKernelAttrs,
+  conv2DBackpropFilterViaConv,
+  conv2DBackpropInputViaConv,
+  inputGradientSupported,
+} from './conv-grad-kernels';
+
+const WASM = 'wasm';
+
+/**
+ * Kernels a training step of HRNet runs (forward ops and the kernels their gradients call):
+ * convolution and its gradients, BatchNorm arithmetic, ReLU, nearest upsampling (reshape + tile),
+ * the fuse sums, the joint-weighted MSE loss and the optimizer updates.
+ */
+export const HRNET_TRAINING_KERNELS: readonly string[] = [
+  tf.Conv2D,
+  tf.Conv2DBackpropFilter,
+  tf.Conv2DBackpropInput,
+  tf.Relu,
+  tf.Step,
+  tf.Cast,
+  tf.Add,
+  tf.AddN,
+  tf.Sub,
+  tf.Multiply,
+  tf.RealDiv,
+  tf.Neg,
+  tf.Mean,
+  tf.Sum,
+  tf.Square,
+  tf.SquaredDifference,
+  tf.Sqrt,
+  tf.Rsqrt,
+  tf.Pow,
+  tf.Maximum,
+  tf.Minimum,
+  tf.GreaterEqual,
+  tf.Greater,
+  tf.Less,
+  tf.LessEqual,
+  tf.Select,
+  tf.Reshape,
+  tf.Tile,
+  tf.PadV2,
+  tf.Transpose,
+  tf.Concat,
+  tf.Slice,
+  tf.SplitV,
+  tf.Fill,
+  tf.ZerosLike,
+  tf.OnesLike,
+  tf.Identity,
+  tf.Abs,
+  tf.Sign,
+];
+
+/** Names in `kernelNames` that have no kernel registered for the WASM backend. */
+export function missingWasmKernels(kernelNames: readonly string[] = HRNET_TRAINING_KERNELS): string[] {
+  return kernelNames.filter((name) => tf.getKernel(name, WASM) === undefined);
+}
+
+/** The stock `Conv2DBackpropInput`, kept for what the convolution-based kernel does not take (NCHW, unequal strides). */
+let stockConv2DBackpropInput: tf.KernelConfig | undefined;
+
+function conv2DBackpropFilterKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  return conv2DBackpropFilterViaConv({
+    inputs: params.inputs,
+    backend: params.backend as tf.KernelBackend,
+    attrs: params.attrs as unknown as Conv2DBackpropFilterKernelAttrs,
+  });
+}
+
+function conv2DBackpropInputKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
+  const attrs = params.attrs as unknown as Conv2DBackpropInputKernelAttrs;
+  if (!inputGradientSupported(attrs) && stockConv2DBackpropInput !== undefined) {
+    return stockConv2DBackpropInput.kernelFunc(params);
+  }
+  return conv2DBackpropInputViaConv({ inputs: params.inputs, backend: params.backend as tf.KernelBackend, attrs });
+}
+
+/** Whether the project's kernels are the ones currently registered for WASM. */
+export function wasmTrainingKernelsRegistered(): boolean {
+  return (
+    tf.getKernel(tf.Conv2DBackpropFilter, WASM)?.kernelFunc === conv2DBackpropFilterKernel &&
+    tf.getKernel(tf.Conv2DBackpropInput, WASM)?.kernelFunc === conv2DBackpropInputKernel
+  );
+}
+
+/**
+ * Registers `Conv2DBackpropFilter` and `Conv2DBackpropInput` for the WASM backend, replacing the
+ * stock ones. Idempotent; may run before or after the backend is initialised, and must run
+ * before a gradient of `conv2d` is taken on WASM.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (wasmTrainingKernelsRegistered()) return;
+
+  const stockInput = tf.getKernel(tf.Conv2DBackpropInput, WASM);
+  if (stockInput !== undefined) {
+    if (stockInput.kernelFunc !== conv2DBackpropInputKernel) stockConv2DBackpropInput = stockInput;
+    tf.unregisterKernel(tf.Conv2DBackpropInput, WASM);
+  }
+  const stockFilter = tf.getKernel(tf.Conv2DBackpropFilter, WASM);
+  if (stockFilter !== undefined) tf.unregisterKernel(tf.Conv2DBackpropFilter, WASM);
+
+  tf.registerKernel({ kernelName: tf.Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2DBackpropFilterKernel });
+  tf.registerKernel({
+    kernelName: tf.Conv2DBackpropInput,
+    backendName: WASM,
+    kernelFunc: conv2DBackpropInputKernel,
+    // The stock kernel's WASM bindings are set up with the backend; keep that for the NCHW fallback.
+    setupFunc: stockConv2DBackpropInput?.setupFunc,
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Backend selection: explicit choice, environment override, clear errors, automatic order.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BACKEND_ORDER, formatBackendLine, initBackend, parseBackendName } from '../../src/backend/select';
+import { wasmTrainingKernelsRegistered } from '../../src/backend/wasm-kernels';
+
+describe('initBackend', () => {
+  const savedEnv = process.env.HRNET_BACKEND;
+  afterEach(() => {
+    if (savedEnv === undefined) delete process.env.HRNET_BACKEND;
+    else process.env.HRNET_BACKEND = savedEnv;
+  });
+
+  it('parses names and aliases, and rejects unknown ones by name', () => {
+    expect(parseBackendName('WASM')).toBe('wasm');
+    expect(parseBackendName('tensorflow')).toBe('node');
+    expect(parseBackendName('tfjs-node-gpu')).toBe('node-gpu');
+    expect(parseBackendName('auto')).toBeUndefined();
+    expect(parseBackendName(undefined)).toBeUndefined();
+    expect(() => parseBackendName('tpu')).toThrow(/--backend: unknown backend 'tpu', expected one of node-gpu, node, wasm, cpu or auto/);
+  });
+
+  it('loads the backend HRNET_BACKEND names', async () => {
+    process.env.HRNET_BACKEND = 'cpu';
+    const lines: string[] = [];
+    const info = await initBackend({ log: (m) => lines.push(m) });
+    expect(info.name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(lines).toEqual([`backend: cpu (tfjs ${tf.version.tfjs}, pure JS)`]);
+  });
+
+  it('rejects a bogus HRNET_BACKEND with a message naming it', async () => {
+    process.env.HRNET_BACKEND = 'bogus';
+    await expect(initBackend({ quiet: true })).rejects.toThrow(/HRNET_BACKEND: unknown backend 'bogus'/);
+  });
+
+  it('loads exactly the requested tfjs-node, or explains why it cannot', async () => {
+    let installed = true;
+    try {
+      require.resolve('@tensorflow/tfjs-node');
+    } catch {
+      installed = false;
+    }
+    if (installed) {
+      await expect(initBackend({ preferred: 'node', quiet: true })).resolves.toMatchObject({ name: 'node', tfBackend: 'tensorflow' });
+      return;
+    }
+    await expect(initBackend({ preferred: 'node', quiet: true })).rejects.toThrow(
+      "backend 'node' is unavailable: @tensorflow/tfjs-node is not installed: npm install @tensorflow/tfjs-node",
+    );
+  });
+
+  it('picks wasm automatically when tfjs-node is absent, prints it once and is idempotent', async () => {
+    delete process.env.HRNET_BACKEND;
+    const lines: string[] = [];
+    const info = await initBackend({ log: (m) => lines.push(m) });
+    const nodeAbsent = info.skipped.length === 2;
+    if (nodeAbsent) {
+      expect(info.name).toBe('wasm');
+      expect(info.skipped[0]).toMatch(/^node-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
+      expect(info.skipped[1]).toMatch(/^node: @tensorflow\/tfjs-node is not installed/);
+    }
+    expect(BACKEND_ORDER.indexOf(info.name)).toBe(info.skipped.length);
+    expect(tf.getBackend()).toBe(info.tfBackend);
+    expect(lines).toEqual([formatBackendLine(info)]);
+    if (info.name === 'wasm') {
+      expect(lines[0]).toMatch(/^backend: wasm \(tfjs \d+\.\d+\.\d+, (no )?SIMD, \d+ threads?\)$/);
+      expect(wasmTrainingKernelsRegistered()).toBe(true);
+    }
+    const again = await initBackend({ log: (m) => lines.push(m) });
+    expect(again).toBe(info);
+    expect(lines).toHaveLength(1);
+  });
+});

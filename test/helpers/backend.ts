@@ -1,0 +1,14 @@
+/**
+ * Backend choice for the test suite: the fallback the project must train on.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select';
+
+/** Backend the suite runs on: env `HRNET_TEST_BACKEND`, default `wasm`. */
+export const TEST_BACKEND = process.env.HRNET_TEST_BACKEND ?? 'wasm';
+
+/** Selects the test backend quietly (also silencing tfjs's console hints); call it in `beforeAll`. */
+export async function useTestBackend(): Promise<void> {
+  tf.env().set('IS_TEST', true);
+  await initBackend({ preferred: TEST_BACKEND, quiet: true });
+}
