@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingGradients } from './gradients';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerCpuTrainingKernels, registerWasmTrainingKernels } from './fallback-kernels';
 
 /** A backend as users name it. */
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
@@ -146,6 +146,7 @@ async function load(name: BackendName): Promise<Omit<BackendInfo, 'skipped'>> {
       return { name, tfBackend: 'wasm', tfjsVersion, details: `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}` };
     }
     case 'cpu': {
+      registerCpuTrainingKernels();
       await activate('cpu', name);
       return { name, tfBackend: 'cpu', tfjsVersion, details: 'pure JS' };
     }

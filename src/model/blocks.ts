@@ -63,7 +63,7 @@ export class BasicBlock implements ResidualBlock {
     let out = tf.relu(this.bn1.apply(this.conv1.apply(x, opts), opts));
     out = this.bn2.apply(this.conv2.apply(out, opts), opts);
     const residual = this.downsample ? this.downsample.apply(x, opts) : x;
-    return tf.relu(tf.add(out, residual));
+    return tf.relu(tf.add<tf.Tensor4D>(out, residual));
   }
 }
 
@@ -96,7 +96,7 @@ export class Bottleneck implements ResidualBlock {
     out = tf.relu(this.bn2.apply(this.conv2.apply(out, opts), opts));
     out = this.bn3.apply(this.conv3.apply(out, opts), opts);
     const residual = this.downsample ? this.downsample.apply(x, opts) : x;
-    return tf.relu(tf.add(out, residual));
+    return tf.relu(tf.add<tf.Tensor4D>(out, residual));
   }
 }
 

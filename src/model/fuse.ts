@@ -13,10 +13,22 @@ import { ConvBn, ForwardOptions, Initializer, ParamStore, joinName } from './nn'
 
 type Path = { kind: 'identity' } | { kind: 'up'; unit: ConvBn; factor: number } | { kind: 'down'; chain: ConvBn[] };
 
-/** Nearest-neighbour upsampling by an integer factor, `[N, H, W, C]` → `[N, H·f, W·f, C]`. */
+/**
+ * Nearest-neighbour upsampling by an integer factor, `[N, H, W, C]` → `[N, H·f, W·f, C]`
+ * (`nn.Upsample(scale_factor=f, mode='nearest')`): each pixel becomes an f×f block. Forward is a
+ * broadcast; the gradient sums each f×f block of the output gradient.
+ */
 export function upsampleNearest(x: tf.Tensor4D, factor: number): tf.Tensor4D {
-  const [, h, w] = x.shape;
-  return tf.image.resizeNearestNeighbor(x, [h * factor, w * factor], false, false);
+  const [n, h, w, c] = x.shape;
+  const up = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([]);
+    const value = tf.tidy(() =>
+      tf.reshape(tf.broadcastTo(tf.reshape(input, [n, h, 1, w, 1, c]), [n, h, factor, w, factor, c]), [n, h * factor, w * factor, c]),
+    );
+    const gradFunc = (dy: tf.Tensor) => tf.sum(tf.reshape(dy, [n, h, factor, w, factor, c]), [2, 4]);
+    return { value, gradFunc };
+  });
+  return up(x) as tf.Tensor4D;
 }
 
 export class FuseLayer {
@@ -76,7 +88,7 @@ export class FuseLayer {
       let y: tf.Tensor4D | null = null;
       row.forEach((path, j) => {
         const contrib = this.route(path, xs[j], opts);
-        y = y === null ? contrib : tf.add(y, contrib);
+        y = y === null ? contrib : tf.add<tf.Tensor4D>(y, contrib);
       });
       return tf.relu(y as unknown as tf.Tensor4D);
     });

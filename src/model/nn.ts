@@ -235,22 +235,75 @@ export class BatchNorm2d {
       const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
       return tf.add(tf.mul(x, scale), shift);
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    this.updateRunningStats(mean, variance, x.shape[0] * x.shape[1] * x.shape[2]);
-    const scale = tf.mul(this.weight, tf.rsqrt(tf.add(variance, BN_EPS)));
-    const shift = tf.sub(this.bias, tf.mul(mean, scale));
-    return tf.add(tf.mul(x, scale), shift);
+    return this.trainForward(x);
+  }
+
+  /**
+   * Train-mode BatchNorm with its own gradient. Per channel, over the M = N·H·W positions:
+   * forward `x̂ = (x − μ)/σ`, `y = γ·x̂ + β` (evaluated as `x·α + (β − μα)`, α = γ/σ); backward `dβ = Σ dy`, `dγ = Σ dy·x̂`,
+   * `dx = γ/σ · (dy − dβ/M − x̂·dγ/M)`. The sums are blocked (see {@link channelSum}): the input
+   * gradient of a BatchNorm sums to zero per channel, so the gradients upstream of it are small
+   * differences of large terms, and a single sequential float32 sum loses them.
+   */
+  private trainForward(x: tf.Tensor4D): tf.Tensor4D {
+    const [n, h, w, c] = x.shape;
+    const m = n * h * w;
+    const bn = tf.customGrad((input: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+      const x2 = tf.reshape(input, [m, c]);
+      const mean = tf.div(channelSum(x2), m);
+      const centered = tf.sub(x2, mean);
+      const variance = tf.div(channelSum(tf.square(centered)), m);
+      const invStd = tf.rsqrt(tf.add(variance, BN_EPS));
+      // y = x·α + (β − μ·α) with α = γ/σ: PyTorch's formula, so roundings follow the reference.
+      const alpha = tf.mul(gamma, invStd);
+      const value = tf.reshape(tf.add(tf.mul(x2, alpha), tf.sub(beta, tf.mul(mean, alpha))), [n, h, w, c]);
+      save([tf.mul(centered, invStd), alpha]);
+      this.updateRunningStats(mean, variance, m);
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedXhat, scale] = saved;
+        const dy2 = tf.reshape(dy, [m, c]);
+        const dBeta = channelSum(dy2);
+        const dGamma = channelSum(tf.mul(dy2, savedXhat));
+        const inner = tf.sub(tf.sub(dy2, tf.div(dBeta, m)), tf.mul(savedXhat, tf.div(dGamma, m)));
+        const dx = tf.reshape(tf.mul(inner, scale), [n, h, w, c]);
+        return [dx, dGamma, dBeta];
+      };
+      return { value, gradFunc };
+    });
+    return bn(x, this.weight, this.bias) as tf.Tensor4D;
   }
 
   private updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {
     tf.tidy(() => {
-      // Nothing downstream of the loss depends on these ops, so no gradient flows through them.
       const unbiased = count > 1 ? tf.mul(biasedVar, count / (count - 1)) : biasedVar;
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
       this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
     });
     this.store.setCounter(this.counterName, this.store.counter(this.counterName) + 1);
   }
+}
+
+/** Largest divisor of `m` not above √m (1 for primes). */
+function blockSize(m: number): number {
+  for (let b = Math.floor(Math.sqrt(m)); b > 1; b--) if (m % b === 0) return b;
+  return 1;
+}
+
+/**
+ * Column sums of `x [M, C]` → `[C]`, as two matrix products over blocks of about √M rows (a
+ * blocked summation: each float32 accumulation runs over ~√M terms instead of M, so rounding
+ * error grows with √M rather than M). Matrix products also avoid the transpose a reduction over
+ * the leading axis costs on some backends.
+ */
+export function channelSum(x: tf.Tensor): tf.Tensor1D {
+  const [m, c] = x.shape;
+  return tf.tidy(() => {
+    const b = blockSize(m);
+    if (b === 1 || m <= 64) return tf.reshape(tf.matMul(tf.ones([1, m]), x), [c]);
+    const a = m / b;
+    const partial = tf.matMul(tf.ones([a, 1, b]), tf.reshape(x, [a, b, c])); // [a, 1, c]
+    return tf.reshape(tf.matMul(tf.ones([1, a]), tf.reshape(partial, [a, c])), [c]);
+  });
 }
 
 /** Arguments of {@link ConvBn}. */

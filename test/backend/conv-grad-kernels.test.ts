@@ -3,7 +3,7 @@
  * reference kernels, over the geometries HRNet uses and the awkward ones around them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from '../../src/backend/wasm-kernels';
+import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from '../../src/backend/fallback-kernels';
 import { relL2 } from '../helpers/fixtures';
 
 /** One convolution geometry: input [n, h, w, ci], filter [k, k, ci, co]. */

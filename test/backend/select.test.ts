@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_ORDER, formatBackendLine, initBackend, parseBackendName } from '../../src/backend/select';
-import { wasmTrainingKernelsRegistered } from '../../src/backend/wasm-kernels';
+import { wasmTrainingKernelsRegistered } from '../../src/backend/fallback-kernels';
 
 describe('initBackend', () => {
   const savedEnv = process.env.HRNET_BACKEND;

@@ -1,7 +1,9 @@
 /**
- * Training kernels for the WASM backend. The stock backend has no `Conv2DBackpropFilter` and a
- * `Conv2DBackpropInput` about ten times slower than its forward convolution; both are replaced
- * by kernels built from the backend's XNNPACK convolution (see `conv-grad-kernels.ts`).
+ * Training kernels for the fallback backends, built from each backend's forward convolution
+ * (see `conv-grad-kernels.ts`). WASM has no `Conv2DBackpropFilter` and a `Conv2DBackpropInput`
+ * about ten times slower than its forward convolution: both are replaced. The pure-JS cpu
+ * backend's own `Conv2DBackpropFilter` is two orders of magnitude slower than its forward
+ * convolution: it is replaced too.
  */
 import * as tf from '@tensorflow/tfjs';
 // Registers the stock WASM kernels first, so that the ones below replace them and not the reverse.
@@ -119,4 +121,22 @@ export function registerWasmTrainingKernels(): void {
     // The stock kernel's WASM bindings are set up with the backend; keep that for the NCHW fallback.
     setupFunc: stockConv2DBackpropInput?.setupFunc,
   });
+}
+
+function cpuConv2DBackpropFilterKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  return conv2DBackpropFilterViaConv(
+    {
+      inputs: params.inputs,
+      backend: params.backend as tf.KernelBackend,
+      attrs: params.attrs as unknown as Conv2DBackpropFilterKernelAttrs,
+    },
+    'cpu',
+  );
+}
+
+/** Replaces the cpu backend's `Conv2DBackpropFilter` with the convolution-based one. Idempotent. */
+export function registerCpuTrainingKernels(): void {
+  if (tf.getKernel(tf.Conv2DBackpropFilter, 'cpu')?.kernelFunc === cpuConv2DBackpropFilterKernel) return;
+  if (tf.getKernel(tf.Conv2DBackpropFilter, 'cpu') !== undefined) tf.unregisterKernel(tf.Conv2DBackpropFilter, 'cpu');
+  tf.registerKernel({ kernelName: tf.Conv2DBackpropFilter, backendName: 'cpu', kernelFunc: cpuConv2DBackpropFilterKernel });
 }

@@ -8,7 +8,7 @@ import {
   missingWasmKernels,
   registerWasmTrainingKernels,
   wasmTrainingKernelsRegistered,
-} from '../../src/backend/wasm-kernels';
+} from '../../src/backend/fallback-kernels';
 import { registerTrainingGradients } from '../../src/backend/gradients';
 import { relL2 } from '../helpers/fixtures';
 

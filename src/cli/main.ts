@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/** The `hrnet` command line: one file a command under src/cli. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { importCommand } from './import';
+import { infoCommand } from './info';
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('hrnet')
+    .command(infoCommand)
+    .command(importCommand)
+    .demandCommand(1, 'name a command; `hrnet --help` lists them')
+    .strict()
+    .recommendCommands()
+    .help()
+    .fail((msg, err) => {
+      if (err) throw err;
+      console.error(`${msg}\n\nRun \`hrnet --help\` for usage.`);
+      process.exit(2);
+    })
+    .parseAsync();
+}
+
+if (require.main === module) {
+  main(hideBin(process.argv)).catch((e: unknown) => {
+    const err = e as Error;
+    console.error(`error: ${err.message}`);
+    if (process.env.HRNET_DEBUG) console.error(err.stack);
+    process.exit(1);
+  });
+}

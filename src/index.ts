@@ -1,0 +1,23 @@
+/**
+ * hrnet-tfjs — HRNet keypoint models on TensorFlow.js: configs in the official experiment-YAML
+ * layout, the official network with official state-dict names, PyTorch checkpoint import,
+ * training, evaluation and export.
+ */
+export { initBackend } from './backend/select';
+export type { BackendInfo, BackendName, InitBackendOptions } from './backend/select';
+
+export { loadConfig, parseConfig, applyOverrides, configToYaml, defaultConfig } from './config/load';
+export type { Config, ModelExtra, StageConfig } from './config/schema';
+
+export { PoseHRNet, createPoseHRNet } from './model/pose-hrnet';
+export type { PoseHRNetSpec, CreatePoseHRNetOptions, MacCount } from './model/pose-hrnet';
+
+export { readPth, readPthBuffer, readPthObject } from './io/pth';
+export type { PthTensor, PthDtype, StateDict } from './io/pth';
+export { loadStateDict, modelStateDict, StateDictError } from './io/state-dict';
+export type { LoadStateDictOptions, LoadStateDictReport } from './io/state-dict';
+export { saveCheckpoint, saveModelCheckpoint, readCheckpoint, loadModelFromCheckpoint } from './io/checkpoint';
+
+export { jointsMseLoss, jointsOhkmMseLoss } from './train/loss';
+export { Adam, SGD, createOptimizer } from './train/optim';
+export type { Optimizer, OptimizerState } from './train/optim';
