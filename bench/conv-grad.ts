@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels';
+import { registerWasmTrainingKernels } from '../src/backend/fallback-kernels';
 
 /** A benchmarked convolution: input [N, H, W, Cin] → filter k×k, stride, symmetric pad (k − 1) / 2. */
 interface ConvCase {
