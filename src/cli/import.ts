@@ -24,8 +24,8 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       .option('out', { type: 'string', demandOption: true, describe: 'output checkpoint directory' })
       .option('strict', { type: 'boolean', default: true, describe: 'require every key to match (--no-strict loads what fits)' }) as unknown as Argv<ImportArgs>,
   handler: async (args) => {
-    await startBackend(args);
     const config = configFromArgs(args);
+    await startBackend(args);
     const model = createPoseHRNet(config);
     try {
       const report = loadStateDict(model, readPth(args.weights), { strict: args.strict, source: args.weights });

@@ -17,8 +17,8 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
   builder: (y: Argv) =>
     withConfig(withBackend(y)).option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<InfoArgs>,
   handler: async (args) => {
-    await startBackend(args);
     const config = configFromArgs(args);
+    await startBackend(args);
     const model = createPoseHRNet(config);
     try {
       const params = model.countParameters();

@@ -20,8 +20,8 @@ type Path = { kind: 'identity' } | { kind: 'up'; unit: ConvBn; factor: number } 
  */
 export function upsampleNearest(x: tf.Tensor4D, factor: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const up = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([]);
+  const up = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
     const value = tf.tidy(() =>
       tf.reshape(tf.broadcastTo(tf.reshape(input, [n, h, 1, w, 1, c]), [n, h, factor, w, factor, c]), [n, h * factor, w * factor, c]),
     );

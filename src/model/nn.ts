@@ -248,7 +248,9 @@ export class BatchNorm2d {
   private trainForward(x: tf.Tensor4D): tf.Tensor4D {
     const [n, h, w, c] = x.shape;
     const m = n * h * w;
-    const bn = tf.customGrad((input: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const bn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [input, gamma, beta] = args as tf.Tensor[];
+      const save = args[3] as tf.GradSaveFunc;
       const x2 = tf.reshape(input, [m, c]);
       const mean = tf.div(channelSum(x2), m);
       const centered = tf.sub(x2, mean);
