@@ -156,18 +156,23 @@ export class PoseHRNet {
   /**
    * Conv multiply-accumulates of one forward at batch 1 for an input of `imageSize` (default: the
    * configured size): Σ over convs of out_elems · in_ch · kh · kw (bias, BN, ReLU, upsampling and
-   * additions not counted).
+   * additions not counted). Every conv's output is the input divided by its total stride (a divisor
+   * of 32), so the count is exactly proportional to W·H: it is taken from a shape-only pass at
+   * 32×32 and scaled.
    */
   countMacs(imageSize: [number, number] = this.imageSize): MacCount {
+    const [w, h] = imageSize;
+    if (w % 32 !== 0 || h % 32 !== 0) throw new Error(`input size ${w}×${h}: width and height must be multiples of 32`);
+    const scale = (w * h) / (32 * 32);
     const byTopModule: Record<string, number> = {};
     let total = 0;
     tf.tidy(() => {
-      const x = tf.zeros([1, imageSize[1], imageSize[0], 3]) as tf.Tensor4D;
+      const x = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
       this.forward(x, {
         training: false,
         dryRun: true,
         onConv: (conv, _inShape, outShape) => {
-          const macs = outShape.reduce((a, b) => a * b, 1) * conv.inChannels * conv.kernelSize * conv.kernelSize;
+          const macs = outShape.reduce((a, b) => a * b, 1) * conv.inChannels * conv.kernelSize * conv.kernelSize * scale;
           const top = conv.name.split('.')[0];
           byTopModule[top] = (byTopModule[top] ?? 0) + macs;
           total += macs;

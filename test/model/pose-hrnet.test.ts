@@ -2,6 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { PoseHRNet } from '../../src/model/pose-hrnet';
 import type { ModelExtra } from '../../src/config/schema';
 import { readFixtureJson } from '../helpers/fixtures';
+import { useTestBackend } from '../helpers/backend';
+
+beforeAll(async () => {
+  await useTestBackend();
+});
 
 interface ArchFixture {
   image_size_wh: [number, number];
@@ -90,7 +95,7 @@ describe('PoseHRNet on other configurations', () => {
       y.dispose();
       x.dispose();
       expect(tf.memory().numTensors).toBe(before - 1);
-      expect(model.params.get('final_layer.weight').shape).toEqual([3, 3, 16, 21]);
+      expect(model.params.get('final_layer.weight').shape).toEqual([3, 3, 4, 21]);
       // Bottleneck branches expand ×4: stage 2 outputs 16 and 32 channels, so transition2 adapts.
       expect(model.params.hasVariable('stage2.0.branches.0.0.conv3.weight')).toBe(true);
       expect(model.params.hasVariable('transition2.0.0.weight')).toBe(true);
