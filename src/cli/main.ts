@@ -4,12 +4,14 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { importCommand } from './import';
 import { infoCommand } from './info';
+import { synthCommand } from './synth';
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName('hrnet')
     .command(infoCommand)
     .command(importCommand)
+    .command(synthCommand)
     .demandCommand(1, 'name a command; `hrnet --help` lists them')
     .strict()
     .recommendCommands()
