@@ -230,10 +230,8 @@ export class BatchNorm2d {
 
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
     if (!opts.training) {
-      // y = x·s + t with s = γ / √(var + ε), t = β − mean·s.
-      const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, BN_EPS)));
-      const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
-      return tf.add(tf.mul(x, scale), shift);
+      // The op the stock tfjs-layers BatchNormalization runs, so an exported model computes the same.
+      return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, BN_EPS);
     }
     return this.trainForward(x);
   }
