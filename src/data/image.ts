@@ -267,3 +267,22 @@ export function normalizeImage(rgb: Uint8Array, out: Float32Array, offset = 0): 
     out[o + 2] = lut[512 + rgb[i + 2]];
   }
 }
+
+/**
+ * Inverse of {@link normalizeImage} for pictures: `[H, W, 3]` normalised float32 → 8-bit RGB
+ * (`(x·std + mean)·255`, rounded and clipped), as the official debug pictures do.
+ * @param bgr the data was fed in BGR order (`DATASET.COLOR_RGB` false): swap back to RGB
+ */
+export function denormalizeImage(data: Float32Array, width: number, height: number, bgr = false): RgbImage {
+  const n = width * height;
+  if (data.length < n * 3) throw new Error(`denormalizeImage: expected ${n * 3} values for ${width}×${height}×3, got ${data.length}`);
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      const src = bgr ? 2 - c : c;
+      const v = Math.round((data[i * 3 + src] * IMAGE_STD[c] + IMAGE_MEAN[c]) * 255);
+      out[i * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return { data: out, width, height };
+}
