@@ -1,0 +1,51 @@
+/**
+ * `hrnet export --checkpoint CKPT --out DIR`: a project checkpoint → a TF.js layers model
+ * (`model.json` + weight shards) that a browser loads with stock TF.js, plus `hrnet-meta.json`.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { DEFAULT_SHARD_BYTES, exportModel } from '../io/export';
+import { GlobalArgs, startBackend, withBackend } from './common';
+
+interface ExportArgs extends GlobalArgs {
+  checkpoint: string;
+  out: string;
+  'input-size'?: number[];
+  'shard-mb'?: number;
+}
+
+export const exportCommand: CommandModule<object, ExportArgs> = {
+  command: 'export',
+  describe: 'export a checkpoint as a TF.js layers model for the browser (model.json, weight shards, hrnet-meta.json)',
+  builder: (y: Argv) =>
+    withBackend(y)
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'project checkpoint file, or a directory holding one' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
+      .option('input-size', {
+        type: 'number',
+        array: true,
+        describe: 'input width and height of the exported model, multiples of 32 (default: MODEL.IMAGE_SIZE)',
+      })
+      .option('shard-mb', {
+        type: 'number',
+        default: DEFAULT_SHARD_BYTES / (1024 * 1024),
+        describe: 'largest weight shard in MiB',
+      }) as unknown as Argv<ExportArgs>,
+  handler: async (args) => {
+    const size = args['input-size'];
+    if (size !== undefined && (size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0 && d % 32 === 0))) {
+      throw new Error(`--input-size expects two positive multiples of 32 (width height), got ${size.join(' ')}`);
+    }
+    const shardMb = args['shard-mb'] ?? DEFAULT_SHARD_BYTES / (1024 * 1024);
+    if (!(shardMb > 0)) throw new Error(`--shard-mb must be positive, got ${shardMb}`);
+    await startBackend(args);
+    const result = await exportModel(args.checkpoint, args.out, undefined, {
+      inputSize: size === undefined ? undefined : [size[0], size[1]],
+      shardBytes: Math.max(4, Math.round(shardMb * 1024 * 1024)),
+    });
+    for (const w of result.warnings) console.warn(`warning: ${w}`);
+    const [w, h] = result.meta.inputSize;
+    console.log(`exported ${args.checkpoint} → ${result.dir}`);
+    console.log(`  input ${w}×${h} (W×H), heatmaps ${result.meta.heatmapSize.join('×')}, ${result.meta.numJoints} joints, ${result.numWeights.toLocaleString('en-US')} weights`);
+    for (const f of result.files) console.log(`  ${f}`);
+  },
+};
