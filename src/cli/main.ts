@@ -2,16 +2,22 @@
 /** The `hrnet` command line: one file a command under src/cli. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { exportCommand } from './export';
 import { importCommand } from './import';
 import { infoCommand } from './info';
+import { showCommand } from './show';
 import { synthCommand } from './synth';
+import { trainCommand } from './train';
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName('hrnet')
+    .command(trainCommand)
     .command(infoCommand)
     .command(importCommand)
     .command(synthCommand)
+    .command(showCommand)
+    .command(exportCommand)
     .demandCommand(1, 'name a command; `hrnet --help` lists them')
     .strict()
     .recommendCommands()

@@ -231,7 +231,7 @@ export class BatchNorm2d {
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
     if (!opts.training) {
       // The op the stock tfjs-layers BatchNormalization runs, so an exported model computes the same.
-      return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, BN_EPS);
+      return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, BN_EPS) as tf.Tensor4D;
     }
     return this.trainForward(x);
   }

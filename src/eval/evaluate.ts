@@ -1,0 +1,131 @@
+/**
+ * Inference over a dataset and the official metrics: batched eval-mode forward, flip test with the
+ * one-column shift, decoding back to image coordinates, then for COCO-format datasets the official
+ * rescoring + OKS NMS and COCO keypoint AP (for MPII-format data, PCKh needs head boxes).
+ */
+import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config/schema';
+import type { KeypointDataset } from '../data/dataset';
+import type { JointsDataset } from '../data/joints-dataset';
+import type { PoseHRNet } from '../model/pose-hrnet';
+import { CocoEvalResult, CocoKeypointResult, CocoKeypointsFile, evaluateCocoKeypoints } from './coco-eval';
+import { getFinalPreds, nhwcToNchw } from './decode';
+import { PersonPrediction, rescoreAndNms } from './nms';
+
+/** Options of {@link predictDataset}. */
+export interface PredictOptions {
+  batchSize: number;
+  /** `TEST.FLIP_TEST`. */
+  flipTest: boolean;
+  /** `TEST.SHIFT_HEATMAP`. */
+  shiftHeatmap: boolean;
+  /** `TEST.POST_PROCESS`: quarter-pixel refinement. */
+  postProcess: boolean;
+  /** `TEST.DECODE`. */
+  decode: 'default' | 'dark';
+  /** Called after each batch with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Predictions for every record of a dataset, in record order. */
+export interface DatasetPredictions {
+  /** `[R, K, 3]`: x, y in image pixels, heatmap maximum. */
+  keypoints: Float32Array;
+  numJoints: number;
+  persons: PersonPrediction[];
+}
+
+/**
+ * Flip-test heatmaps: runs the model on mirrored images, mirrors the heatmaps back, swaps the
+ * left/right channels and (optionally) shifts them one column right, as the official code does.
+ * @param images `[N, H, W, 3]`
+ * @returns `[N, h, w, K]`
+ */
+export function flippedHeatmaps(model: PoseHRNet, images: tf.Tensor4D, flipPairs: readonly [number, number][], shift: boolean): tf.Tensor4D {
+  return tf.tidy(() => {
+    const k = model.numJoints;
+    const perm = Array.from({ length: k }, (_, i) => i);
+    for (const [a, b] of flipPairs) {
+      perm[a] = b;
+      perm[b] = a;
+    }
+    let out = tf.reverse(model.forward(tf.reverse(images, 2), { training: false }), 2);
+    out = tf.gather(out, perm, 3);
+    if (shift) {
+      const w = out.shape[2];
+      out = tf.concat([tf.slice(out, [0, 0, 0, 0], [-1, -1, 1, -1]), tf.slice(out, [0, 0, 0, 0], [-1, -1, w - 1, -1])], 2);
+    }
+    return out as tf.Tensor4D;
+  });
+}
+
+/** Runs the model over every sample of a test-mode dataset and decodes the keypoints. */
+export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts: PredictOptions): Promise<DatasetPredictions> {
+  const k = data.dataset.numJoints;
+  const total = data.length;
+  const keypoints = new Float32Array(total * k * 3);
+  const persons: PersonPrediction[] = [];
+  const [w, h] = model.imageSize;
+  for (let start = 0; start < total; start += opts.batchSize) {
+    const n = Math.min(opts.batchSize, total - start);
+    const images = new Float32Array(n * h * w * 3);
+    const centers = new Float64Array(n * 2);
+    const scales = new Float64Array(n * 2);
+    const metas = [];
+    for (let i = 0; i < n; i++) {
+      const s = await data.get(start + i);
+      images.set(s.image, i * h * w * 3);
+      centers.set(s.meta.center, i * 2);
+      scales.set(s.meta.scale, i * 2);
+      metas.push(s.meta);
+    }
+    const heat = tf.tidy(() => {
+      const x = tf.tensor4d(images, [n, h, w, 3]);
+      let out = model.forward(x, { training: false });
+      if (opts.flipTest) out = tf.mul(tf.add(out, flippedHeatmaps(model, x, data.dataset.meta.flipPairs, opts.shiftHeatmap)), 0.5);
+      return out;
+    });
+    const [, hh, hw] = heat.shape;
+    const nchw = nhwcToNchw(heat.dataSync(), n, hh, hw, k);
+    heat.dispose();
+    const { preds, maxvals } = getFinalPreds(nchw, [n, k, hh, hw], centers, scales, { postProcess: opts.postProcess, decode: opts.decode });
+    for (let i = 0; i < n; i++) {
+      const r = start + i;
+      const kps: number[][] = [];
+      for (let j = 0; j < k; j++) {
+        const x = preds[(i * k + j) * 2];
+        const y = preds[(i * k + j) * 2 + 1];
+        const v = maxvals[i * k + j];
+        keypoints.set([x, y, v], (r * k + j) * 3);
+        kps.push([x, y, v]);
+      }
+      const m = metas[i];
+      persons.push({ imageId: m.imageId, keypoints: kps, center: [...m.center], scale: [...m.scale], area: m.scale[0] * 200 * m.scale[1] * 200, score: m.score });
+    }
+    opts.onProgress?.(start + n, total);
+  }
+  return { keypoints, numJoints: k, persons };
+}
+
+/** COCO evaluation of predictions: rescoring, OKS NMS, AP/AR against the dataset's annotation file. */
+export interface CocoEvaluation {
+  results: CocoKeypointResult[];
+  eval: CocoEvalResult;
+}
+
+/** The official COCO evaluation (`COCODataset.evaluate`): rescoring + (soft-)OKS NMS + COCO keypoint AP. */
+export function evaluateCoco(dataset: KeypointDataset, preds: DatasetPredictions, config: Config): CocoEvaluation {
+  const results = rescoreAndNms(preds.persons, {
+    inVisThre: config.TEST.IN_VIS_THRE,
+    oksThre: config.TEST.OKS_THRE,
+    softNms: config.TEST.SOFT_NMS,
+    sigmas: dataset.meta.sigmas,
+  });
+  const gt = JSON.parse(fs.readFileSync(dataset.annotationFile, 'utf8')) as CocoKeypointsFile;
+  const catIds = new Set((gt.categories ?? []).filter((c) => Array.isArray((c as { keypoints?: unknown }).keypoints)).map((c) => c.id));
+  // Results carry category 1; a custom file may use another id: map to its keypoint category.
+  const categoryId = catIds.has(1) || catIds.size === 0 ? 1 : [...catIds][0];
+  for (const r of results) r.category_id = categoryId;
+  return { results, eval: evaluateCocoKeypoints(gt, results, { kptOksSigmas: dataset.meta.sigmas }) };
+}
