@@ -2,6 +2,7 @@
 /** The `hrnet` command line: one file a command under src/cli. */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { benchCommand } from './bench';
 import { exportCommand } from './export';
 import { importCommand } from './import';
 import { infoCommand } from './info';
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(synthCommand)
     .command(showCommand)
     .command(exportCommand)
+    .command(benchCommand)
     .demandCommand(1, 'name a command; `hrnet --help` lists them')
     .strict()
     .recommendCommands()
