@@ -21,3 +21,23 @@ export { saveCheckpoint, saveModelCheckpoint, readCheckpoint, loadModelFromCheck
 export { jointsMseLoss, jointsOhkmMseLoss } from './train/loss';
 export { Adam, SGD, createOptimizer } from './train/optim';
 export type { Optimizer, OptimizerState } from './train/optim';
+
+export { createDataset } from './data/dataset';
+export type { KeypointDataset, DatasetRecord, DatasetSplit } from './data/dataset';
+export { JointsDataset, sampleOptionsFromConfig } from './data/joints-dataset';
+export { createLoader } from './data/loader';
+export type { Batch, DataLoader, LoaderOptions } from './data/loader';
+export { renderSyntheticDataset } from './data/synthetic';
+export { COCO_META, MPII_META, metaFromCocoCategory } from './data/keypoint-meta';
+export type { KeypointMeta } from './data/keypoint-meta';
+
+export { train } from './train/trainer';
+export type { TrainOptions, TrainResult } from './train/trainer';
+export { trainStep } from './train/train-step';
+
+export { predictDataset, evaluateCoco } from './eval/evaluate';
+export { evaluateCocoKeypoints, formatCocoSummary } from './eval/coco-eval';
+export { evaluatePckh, formatPckhTable } from './eval/pckh';
+export { getFinalPreds, getMaxPreds } from './eval/decode';
+
+export { buildLayersModel, exportModel } from './io/export';

@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchCommand } from './bench';
+import { evalCocoCommand } from './eval-coco';
 import { exportCommand } from './export';
 import { importCommand } from './import';
 import { infoCommand } from './info';
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(synthCommand)
     .command(showCommand)
     .command(exportCommand)
+    .command(evalCocoCommand)
     .command(benchCommand)
     .demandCommand(1, 'name a command; `hrnet --help` lists them')
     .strict()

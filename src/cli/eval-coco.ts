@@ -1,0 +1,33 @@
+/**
+ * `hrnet eval-coco --gt GT.json --results RESULTS.json [--sigmas …] [--json]`: COCO keypoint AP/AR of
+ * any results file, computed as pycocotools computes it.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { readJsonFile } from '../data/dataset';
+import { CocoKeypointResult, CocoKeypointsFile, evaluateCocoKeypoints, formatCocoSummary } from '../eval/coco-eval';
+
+interface EvalCocoArgs {
+  gt: string;
+  results: string;
+  sigmas?: number[];
+  json: boolean;
+}
+
+export const evalCocoCommand: CommandModule<object, EvalCocoArgs> = {
+  command: 'eval-coco',
+  describe: 'COCO keypoint AP/AR of a results file against a ground-truth file (pycocotools semantics)',
+  builder: (y: Argv) =>
+    y
+      .option('gt', { type: 'string', demandOption: true, describe: 'COCO keypoints annotation file' })
+      .option('results', { type: 'string', demandOption: true, describe: 'results: [{image_id, category_id, keypoints, score}]' })
+      .option('sigmas', { type: 'number', array: true, describe: 'per-keypoint OKS sigmas (default: COCO’s 17)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print {"AP", "AP50", …} as JSON' }) as unknown as Argv<EvalCocoArgs>,
+  handler: (args) => {
+    const gt = readJsonFile(args.gt, 'ground-truth file') as CocoKeypointsFile;
+    const results = readJsonFile(args.results, 'results file');
+    if (!Array.isArray(results)) throw new Error(`${args.results}: expected a JSON list of results, got ${typeof results}`);
+    const r = evaluateCocoKeypoints(gt, results as CocoKeypointResult[], args.sigmas ? { kptOksSigmas: args.sigmas } : {});
+    if (args.json) console.log(JSON.stringify(r.stats));
+    else for (const line of formatCocoSummary(r)) console.log(line);
+  },
+};
