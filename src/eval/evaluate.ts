@@ -122,10 +122,31 @@ export function evaluateCoco(dataset: KeypointDataset, preds: DatasetPredictions
     softNms: config.TEST.SOFT_NMS,
     sigmas: dataset.meta.sigmas,
   });
-  const gt = JSON.parse(fs.readFileSync(dataset.annotationFile, 'utf8')) as CocoKeypointsFile;
+  const gt = completeGroundTruth(JSON.parse(fs.readFileSync(dataset.annotationFile, 'utf8')) as CocoKeypointsFile);
   const catIds = new Set((gt.categories ?? []).filter((c) => Array.isArray((c as { keypoints?: unknown }).keypoints)).map((c) => c.id));
   // Results carry category 1; a custom file may use another id: map to its keypoint category.
   const categoryId = catIds.has(1) || catIds.size === 0 ? 1 : [...catIds][0];
   for (const r of results) r.category_id = categoryId;
   return { results, eval: evaluateCocoKeypoints(gt, results, { kptOksSigmas: dataset.meta.sigmas }) };
+}
+
+/**
+ * COCO-like files of other datasets lack fields pycocotools needs: OneHand10K has no
+ * `num_keypoints`, CrowdPose no `area`. Fill them as the dataset loader reads them: the number of
+ * labelled keypoints (v > 0) and the box area. Files that have the fields are left as they are.
+ */
+export function completeGroundTruth(gt: CocoKeypointsFile): CocoKeypointsFile {
+  const annotations = gt.annotations.map((a) => {
+    const raw = a as unknown as Record<string, unknown>;
+    const out = { ...a };
+    if (typeof raw.num_keypoints !== 'number') {
+      let n = 0;
+      for (let i = 2; i < a.keypoints.length; i += 3) if (a.keypoints[i] > 0) n++;
+      out.num_keypoints = n;
+    }
+    if (typeof raw.area !== 'number') out.area = Array.isArray(a.bbox) ? a.bbox[2] * a.bbox[3] : 0;
+    if (typeof raw.iscrowd !== 'number') out.iscrowd = 0;
+    return out;
+  });
+  return { ...gt, annotations };
 }

@@ -48,3 +48,30 @@ describe('train', () => {
     expect(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
   }, 300000);
 });
+
+describe('train on a custom COCO-format dataset with a config only', () => {
+  it.each([
+    ['onehand10k', 'test_onehand10k.json', 21],
+    ['crowdpose', 'test_crowdpose.json', 14],
+  ])('%s trains one epoch and is evaluated with COCO AP', async (name, file, joints) => {
+    const { DATA_DIR } = await import('../helpers/fixtures');
+    const cfg = loadConfig('configs/custom/template.yaml', [
+      `DATASET.ROOT=${path.join(DATA_DIR, name)}`,
+      `DATASET.TRAIN_SET=${file}`,
+      `DATASET.TEST_SET=${file}`,
+      'DATASET.KEYPOINT_NAMES=[]',
+      'DATASET.SKELETON=[]',
+      `MODEL.NUM_JOINTS=${joints}`,
+      'TEST.USE_GT_BBOX=true',
+      'TRAIN.END_EPOCH=1',
+      'TRAIN.BATCH_SIZE_PER_GPU=4',
+      'WORKERS=0',
+    ]);
+    const result = await train({ config: cfg, outDir: path.join(dir, name), log: () => undefined, progress: false });
+    result.model.dispose();
+    expect(result.metricName).toBe('AP');
+    expect(result.history).toHaveLength(1);
+    expect(result.history[0].valMetric).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(result.history[0].trainLoss)).toBe(true);
+  }, 120000);
+});
