@@ -3,10 +3,13 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchCommand } from './bench';
+import { evalCommand } from './eval';
 import { evalCocoCommand } from './eval-coco';
+import { evalPckhCommand } from './eval-pckh';
 import { exportCommand } from './export';
 import { importCommand } from './import';
 import { infoCommand } from './info';
+import { predictCommand } from './predict';
 import { showCommand } from './show';
 import { synthCommand } from './synth';
 import { trainCommand } from './train';
@@ -20,7 +23,10 @@ export async function main(argv: string[]): Promise<void> {
     .command(synthCommand)
     .command(showCommand)
     .command(exportCommand)
+    .command(evalCommand)
+    .command(predictCommand)
     .command(evalCocoCommand)
+    .command(evalPckhCommand)
     .command(benchCommand)
     .demandCommand(1, 'name a command; `hrnet --help` lists them')
     .strict()

@@ -1,0 +1,138 @@
+/**
+ * `hrnet eval --checkpoint CKPT [--config FILE] [--set K=V …] [--out DIR] [--json]`: the official test of
+ * a trained model (`tools/test.py`): predictions over the test split (flip test and decoding as `TEST.*`
+ * says), then for COCO-format datasets rescoring, OKS NMS and COCO keypoint AP/AR, printed as the official
+ * table, and the results file written. MPII PCKh needs the head boxes of `gt_valid.mat`, which the MPII
+ * annotation files do not hold: the predictions are written for `hrnet eval-pckh`.
+ */
+import * as path from 'path';
+import type { Argv, CommandModule } from 'yargs';
+import { applyOverrides } from '../config/load';
+import type { Config } from '../config/schema';
+import { createDataset } from '../data/dataset';
+import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
+import { CocoKeypointStats, cocoStatsNameValue } from '../eval/coco-eval';
+import { evaluateCoco, predictDataset } from '../eval/evaluate';
+import { formatNameValueTable } from '../eval/pckh';
+import { loadModelFromCheckpoint, resolveCheckpointPath, writeFileAtomic } from '../io/checkpoint';
+import { configFromArgs, GlobalArgs, startBackend, withBackend } from './common';
+
+/** Arguments of `hrnet eval`. */
+export interface EvalArgs extends GlobalArgs {
+  /** Checkpoint file or run directory. */
+  checkpoint: string;
+  /** Experiment YAML whose `DATA_DIR`, `DATASET` and `TEST` sections say what is evaluated and how. */
+  config?: string;
+  /** `KEY=VALUE` overrides of `--config` (of the checkpoint's config without `--config`). */
+  set: string[];
+  /** Output directory (default: the checkpoint's directory). */
+  out?: string;
+  /** Print the statistics as JSON. */
+  json: boolean;
+}
+
+/** Name of the COCO results file written into the output directory. */
+export const RESULTS_FILE = 'results.json';
+/** Name of the MPII predictions file (`N×16×[x, y]`, 0-based) written into the output directory. */
+export const MPII_PREDS_FILE = 'preds.json';
+
+/** What {@link runEval} produced. */
+export interface EvalOutcome {
+  /** The config evaluated with: the checkpoint's model, the data and test settings of `--config`. */
+  config: Config;
+  /** Dataset name, e.g. `coco:test_coco.json`. */
+  dataset: string;
+  /** Number of evaluated instances. */
+  samples: number;
+  /** COCO statistics (COCO-format datasets only). */
+  stats?: CocoKeypointStats;
+  /** The official table lines (COCO-format datasets only). */
+  table?: string[];
+  /** File written: `results.json` (COCO) or `preds.json` (MPII). */
+  file: string;
+}
+
+/**
+ * The evaluation config: the checkpoint's config (the model it was built from) with `DATA_DIR`, `DATASET`
+ * and `TEST` taken from `--config` when given; `--set` applies to `--config`, or to the checkpoint's config
+ * without it.
+ */
+export function evalConfigOf(checkpointConfig: Config, args: Pick<EvalArgs, 'config' | 'set'>): Config {
+  if (!args.config) return applyOverrides(checkpointConfig, args.set ?? [], '--set');
+  const given = configFromArgs(args);
+  return applyOverrides(
+    checkpointConfig,
+    { DATA_DIR: given.DATA_DIR, DATASET: given.DATASET, TEST: given.TEST },
+    `${args.config} (DATA_DIR, DATASET, TEST)`,
+  );
+}
+
+/** Runs the evaluation and writes its file; prints nothing but the backend line and progress notes (stderr). */
+export async function runEval(args: EvalArgs): Promise<EvalOutcome> {
+  await startBackend(args);
+  const checkpointFile = resolveCheckpointPath(args.checkpoint);
+  const { model, config: checkpointConfig } = loadModelFromCheckpoint(checkpointFile);
+  try {
+    const config = evalConfigOf(checkpointConfig, args);
+    const outDir = args.out ?? path.dirname(checkpointFile);
+    const dataset = createDataset(config, 'test', { onWarning: (m) => console.error(`warning: ${m}`) });
+    const data = new JointsDataset(dataset, sampleOptionsFromConfig(config, false));
+    console.error(`evaluating ${path.basename(checkpointFile)} on ${dataset.name}: ${data.length} instances`);
+    const preds = await predictDataset(model, data, {
+      batchSize: config.TEST.BATCH_SIZE_PER_GPU,
+      flipTest: config.TEST.FLIP_TEST,
+      shiftHeatmap: config.TEST.SHIFT_HEATMAP,
+      postProcess: config.TEST.POST_PROCESS,
+      decode: config.TEST.DECODE,
+    });
+    if (config.DATASET.DATASET === 'mpii') {
+      const file = path.join(outDir, MPII_PREDS_FILE);
+      const xy = preds.persons.map((p) => p.keypoints.map(([x, y]) => [x, y]));
+      writeFileAtomic(file, JSON.stringify(xy));
+      return { config, dataset: dataset.name, samples: data.length, file };
+    }
+    const { results, eval: result } = evaluateCoco(dataset, preds, config);
+    const file = path.join(outDir, RESULTS_FILE);
+    writeFileAtomic(file, JSON.stringify(results));
+    const table = formatNameValueTable(cocoStatsNameValue(result), config.MODEL.NAME);
+    return { config, dataset: dataset.name, samples: data.length, stats: result.stats, table, file };
+  } finally {
+    model.dispose();
+  }
+}
+
+export const evalCommand: CommandModule<object, EvalArgs> = {
+  command: 'eval',
+  describe: 'evaluate a checkpoint on the test split (COCO AP/AR; MPII: predictions for eval-pckh)',
+  builder: (y: Argv) =>
+    withBackend(y)
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint file or run directory' })
+      .option('config', {
+        type: 'string',
+        describe: "experiment YAML: its DATA_DIR, DATASET and TEST sections choose the data and test settings (default: the checkpoint's config)",
+      })
+      .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key, e.g. --set TEST.FLIP_TEST=false' })
+      .option('out', { type: 'string', describe: `directory for ${RESULTS_FILE} (default: the checkpoint's directory)` })
+      .option('json', { type: 'boolean', default: false, describe: 'print {"AP", "AP50", …} as JSON' })
+      .epilog(
+        `COCO-format datasets: prints the official table and writes OUT/${RESULTS_FILE} (COCO keypoint results, rescored and ` +
+          `OKS-NMSed; score it again with hrnet eval-coco). MPII: writes OUT/${MPII_PREDS_FILE} (N×16×[x, y], 0-based) ` +
+          'for hrnet eval-pckh, since PCKh needs the head boxes of gt_valid.mat.',
+      ) as unknown as Argv<EvalArgs>,
+  handler: async (args) => {
+    const outcome = await runEval(args);
+    if (outcome.stats === undefined) {
+      const note =
+        `MPII PCKh needs the head boxes of gt_valid.mat, which ${outcome.dataset} does not hold; predictions written to ${outcome.file}: ` +
+        `run hrnet eval-pckh --gt GT.json --preds ${outcome.file} (see hrnet eval-pckh --help for GT.json)`;
+      if (args.json) console.log(JSON.stringify({ predictions: outcome.file, note }));
+      else console.log(note);
+      return;
+    }
+    if (args.json) console.log(JSON.stringify(outcome.stats));
+    else {
+      for (const line of outcome.table ?? []) console.log(line);
+      console.log(`results: ${outcome.file}`);
+    }
+  },
+};
