@@ -18,6 +18,7 @@ import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { createLoader } from '../data/loader';
 import { heatmapAccuracy } from '../eval/accuracy';
 import { nhwcToNchw } from '../eval/decode';
+import { saveDebugPictures } from '../eval/debug-pictures';
 import { evaluateCoco, predictDataset } from '../eval/evaluate';
 import { readCheckpoint, saveModelCheckpoint, StateValue, writeFileAtomic } from '../io/checkpoint';
 import { readPth } from '../io/pth';
@@ -199,6 +200,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       bar?.stop();
       const seconds = (Date.now() - started) / 1000;
       const val = await validate(model, valData, config);
+      if (config.DEBUG.DEBUG) {
+        await saveDebugPictures(model, valData, outDir, 'val', {
+          joints: config.DEBUG.SAVE_BATCH_IMAGES_PRED,
+          heatmaps: config.DEBUG.SAVE_HEATMAPS_PRED,
+          bgr: !config.DATASET.COLOR_RGB,
+        });
+      }
       metricName = val.name;
       for (const line of val.table) log(line);
       const record: EpochRecord = {

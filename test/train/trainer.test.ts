@@ -35,7 +35,7 @@ describe('train', () => {
     const out = path.join(dir, 'resumed');
     const first = await train({ config: config(), outDir: out, maxEpochs: 1, ...quiet });
     first.model.dispose();
-    for (const f of ['checkpoint.ckpt', 'model_best.ckpt', 'final_state.ckpt', 'metrics.jsonl', 'curves.png', 'config.yaml']) {
+    for (const f of ['checkpoint.ckpt', 'model_best.ckpt', 'final_state.ckpt', 'metrics.jsonl', 'curves.png', 'config.yaml', 'val_pred.png', 'val_hm_pred.png']) {
       expect(fs.existsSync(path.join(out, f))).toBe(true);
     }
     const second = await train({ config: config(), outDir: out, resume: true, ...quiet });
