@@ -1,50 +1,82 @@
 /**
- * `hrnet bench data [--annotations FILE] [--seconds S] [--workers N] [--no-cache] [--json]`: training
- * samples per second of the data pipeline (decode, augmentation, affine crop, targets) on real images.
+ * `hrnet bench [all|model|data] [--config FILE] [--batch N] [--backend NAME] [--json] [--profile]`:
+ * training and inference images/s of a network (default HRNet-W32 256×192, batch 8), data-pipeline
+ * samples/s on real COCO images, peak RSS and tensors leaked per training step, with the backend,
+ * Node version and CPU. `--json` prints one JSON object last.
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
-import { benchmarkDataPipeline } from '../data/bench-data';
+import { initBackend } from '../backend/select';
+import { loadConfig } from '../config/load';
+import { benchmarkDataPipeline, DataBenchmarkResult } from '../data/bench-data';
+import { benchmarkModel, ModelBenchmarkResult } from '../train/bench-model';
 
 interface BenchArgs {
-  part: 'data';
+  part: 'all' | 'model' | 'data';
+  config: string;
+  set: string[];
+  batch: number;
+  steps: number;
+  backend?: string;
   annotations: string;
   seconds: number;
   workers?: number;
   cache: boolean;
+  profile: boolean;
   json: boolean;
 }
 
 /** The COCO sample images beside the repository, when present. */
 const DEFAULT_ANNOTATIONS = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'coco', 'test_coco.json');
+const DEFAULT_CONFIG = path.join(__dirname, '..', '..', 'configs', 'coco', 'w32_256x192.yaml');
 
 export const benchCommand: CommandModule<object, BenchArgs> = {
-  command: 'bench <part>',
-  describe: 'benchmarks: `data` measures the training data pipeline',
+  command: 'bench [part]',
+  describe: 'benchmarks: training/inference images/s, data samples/s, memory, leaks',
   builder: (y: Argv) =>
     y
-      .positional('part', { choices: ['data'] as const, describe: 'what to measure' })
-      .option('annotations', { type: 'string', default: DEFAULT_ANNOTATIONS, describe: 'COCO-format annotation file (images beside it)' })
-      .option('seconds', { type: 'number', default: 10, describe: 'measuring time' })
-      .option('workers', { type: 'number', describe: 'worker threads (default one per core)' })
-      .option('cache', { type: 'boolean', default: false, describe: 'keep decoded images (measures crop + targets only)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' }) as unknown as Argv<BenchArgs>,
+      .positional('part', { choices: ['all', 'model', 'data'] as const, default: 'all' as const, describe: 'what to measure' })
+      .option('config', { type: 'string', default: DEFAULT_CONFIG, describe: 'network to measure' })
+      .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key' })
+      .option('batch', { type: 'number', default: 8, describe: 'batch size of training and batched inference' })
+      .option('steps', { type: 'number', default: 3, describe: 'timed steps (median reported) after one warm-up step' })
+      .option('backend', { type: 'string', describe: 'node-gpu | node | wasm | cpu' })
+      .option('annotations', { type: 'string', default: DEFAULT_ANNOTATIONS, describe: 'COCO-format file for the data benchmark (images beside it)' })
+      .option('seconds', { type: 'number', default: 10, describe: 'data benchmark duration' })
+      .option('workers', { type: 'number', describe: 'data worker threads (default one per core)' })
+      .option('cache', { type: 'boolean', default: false, describe: 'data: keep decoded images (measures crop + targets only)' })
+      .option('profile', { type: 'boolean', default: false, describe: 'print the top kernels of one training step' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object last' }) as unknown as Argv<BenchArgs>,
   handler: async (args) => {
-    const r = await benchmarkDataPipeline({
-      annotationFile: args.annotations,
-      seconds: args.seconds,
-      workers: args.workers,
-      imageCacheBytes: args.cache ? undefined : 0,
-    });
+    const backend = await initBackend({ preferred: args.backend });
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-    const info = { ...r, node: process.version, cpu, cores: os.availableParallelism() };
-    if (args.json) {
-      console.log(JSON.stringify(info));
-      return;
+    const out: Record<string, unknown> = { backend: backend.name, backendDetails: backend.details, node: process.version, cpu, cores: os.availableParallelism() };
+    let model: ModelBenchmarkResult | undefined;
+    let data: DataBenchmarkResult | undefined;
+    if (args.part !== 'data') {
+      const config = loadConfig(args.config, args.set);
+      console.error(`measuring ${path.basename(args.config)} at batch ${args.batch} (${args.steps} timed steps)…`);
+      model = await benchmarkModel(config, { batch: args.batch, steps: args.steps, profile: args.profile });
+      Object.assign(out, { config: path.basename(args.config), batch: args.batch, ...model, profile: model.profile?.slice(0, 15) });
+      console.log(`${path.basename(args.config)}, batch ${args.batch}, ${backend.name}:`);
+      console.log(`  training   ${model.trainImagesPerSecond.toFixed(2)} images/s (${model.trainStepSeconds.toFixed(2)} s a step)`);
+      console.log(`  inference  ${model.inferImagesPerSecondBatchN.toFixed(2)} images/s at batch ${args.batch}, ${model.inferImagesPerSecondBatch1.toFixed(2)} at batch 1`);
+      console.log(`  tensors leaked per training step: ${model.tensorsLeakedPerStep}`);
+      if (model.profile) {
+        console.log('  top kernels of one training step:');
+        for (const k of model.profile.slice(0, 15)) console.log(`    ${k.kernel.padEnd(24)} ${k.ms.toFixed(0).padStart(7)} ms ${String(k.calls).padStart(6)} calls`);
+      }
     }
-    console.log(`data pipeline, 192×256 training crops with augmentation and targets, ${path.basename(args.annotations)}`);
-    console.log(`  ${r.samplesPerSecond.toFixed(0)} samples/s (${r.samples} samples in ${r.seconds.toFixed(1)} s, ${r.workers} workers, batch ${r.batchSize}, decoded-image cache ${r.imageCache ? 'on' : 'off'})`);
-    console.log(`  ${cpu}, ${info.cores} cores, Node ${process.version}, load average ${r.loadAverage.toFixed(2)}`);
+    if (args.part !== 'model') {
+      if (!fs.existsSync(args.annotations)) throw new Error(`data benchmark: ${args.annotations} not found (give --annotations FILE)`);
+      data = await benchmarkDataPipeline({ annotationFile: args.annotations, seconds: args.seconds, workers: args.workers, imageCacheBytes: args.cache ? undefined : 0 });
+      Object.assign(out, { dataSamplesPerSecond: data.samplesPerSecond, dataWorkers: data.workers, dataImageCache: data.imageCache, loadAverage: data.loadAverage });
+      console.log(`data pipeline (192×256 crops, augmentation, targets, ${path.basename(args.annotations)}): ${data.samplesPerSecond.toFixed(0)} samples/s, ${data.workers} workers, decoded-image cache ${data.imageCache ? 'on' : 'off'}`);
+    }
+    out.peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+    console.log(`peak RSS ${out.peakRssMiB} MiB; ${cpu}, ${out.cores} cores, Node ${process.version}`);
+    if (args.json) console.log(JSON.stringify(out));
   },
 };
