@@ -12,7 +12,7 @@ import type { Config } from '../config/schema';
 import { createDataset } from '../data/dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { CocoKeypointStats, cocoStatsNameValue } from '../eval/coco-eval';
-import { evaluateCoco, predictDataset } from '../eval/evaluate';
+import { evaluateCoco, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
 import { formatNameValueTable } from '../eval/pckh';
 import { loadModelFromCheckpoint, resolveCheckpointPath, writeFileAtomic } from '../io/checkpoint';
 import { configFromArgs, GlobalArgs, startBackend, withBackend } from './common';
@@ -78,13 +78,7 @@ export async function runEval(args: EvalArgs): Promise<EvalOutcome> {
     const dataset = createDataset(config, 'test', { onWarning: (m) => console.error(`warning: ${m}`) });
     const data = new JointsDataset(dataset, sampleOptionsFromConfig(config, false));
     console.error(`evaluating ${path.basename(checkpointFile)} on ${dataset.name}: ${data.length} instances`);
-    const preds = await predictDataset(model, data, {
-      batchSize: config.TEST.BATCH_SIZE_PER_GPU,
-      flipTest: config.TEST.FLIP_TEST,
-      shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-      postProcess: config.TEST.POST_PROCESS,
-      decode: config.TEST.DECODE,
-    });
+    const preds = await predictDataset(model, data, predictOptionsFromConfig(config));
     if (config.DATASET.DATASET === 'mpii') {
       const file = path.join(outDir, MPII_PREDS_FILE);
       const xy = preds.persons.map((p) => p.keypoints.map(([x, y]) => [x, y]));

@@ -14,6 +14,14 @@ import { showCommand } from './show';
 import { synthCommand } from './synth';
 import { trainCommand } from './train';
 
+/** A command line that does not parse (unknown command or option, missing argument). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(`${message}\n\nRun \`hrnet --help\` for usage.`);
+    this.name = 'UsageError';
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName('hrnet')
@@ -33,9 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .help()
     .fail((msg, err) => {
-      if (err) throw err;
-      console.error(`${msg}\n\nRun \`hrnet --help\` for usage.`);
-      process.exit(2);
+      throw err ?? new UsageError(msg);
     })
     .parseAsync();
 }
@@ -43,8 +49,8 @@ export async function main(argv: string[]): Promise<void> {
 if (require.main === module) {
   main(hideBin(process.argv)).catch((e: unknown) => {
     const err = e as Error;
-    console.error(`error: ${err.message}`);
+    console.error(err instanceof UsageError ? err.message : `error: ${err.message}`);
     if (process.env.HRNET_DEBUG) console.error(err.stack);
-    process.exit(1);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   });
 }

@@ -28,6 +28,17 @@ export interface PredictOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Predict options from the config's `TEST` section. */
+export function predictOptionsFromConfig(config: Config): PredictOptions {
+  return {
+    batchSize: config.TEST.BATCH_SIZE_PER_GPU,
+    flipTest: config.TEST.FLIP_TEST,
+    shiftHeatmap: config.TEST.SHIFT_HEATMAP,
+    postProcess: config.TEST.POST_PROCESS,
+    decode: config.TEST.DECODE,
+  };
+}
+
 /** Predictions for every record of a dataset, in record order. */
 export interface DatasetPredictions {
   /** `[R, K, 3]`: x, y in image pixels, heatmap maximum. */

@@ -15,11 +15,11 @@ import { configToYaml } from '../config/load';
 import type { Config } from '../config/schema';
 import { createDataset, KeypointDataset } from '../data/dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
-import { createLoader } from '../data/loader';
+import { createLoader, defaultWorkerCount, SampleWorkerPool } from '../data/loader';
 import { heatmapAccuracy } from '../eval/accuracy';
 import { nhwcToNchw } from '../eval/decode';
 import { saveDebugPictures } from '../eval/debug-pictures';
-import { evaluateCoco, predictDataset } from '../eval/evaluate';
+import { evaluateCoco, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
 import { readCheckpoint, saveModelCheckpoint, StateValue, writeFileAtomic } from '../io/checkpoint';
 import { readPth } from '../io/pth';
 import { loadStateDict, LoadStateDictReport } from '../io/state-dict';
@@ -87,13 +87,7 @@ export function loadPretrained(model: PoseHRNet, file: string, prefixes?: string
 
 /** Validation: COCO AP for COCO-format datasets. */
 async function validate(model: PoseHRNet, data: JointsDataset, config: Config): Promise<{ name: string; value: number; table: string[] }> {
-  const preds = await predictDataset(model, data, {
-    batchSize: config.TEST.BATCH_SIZE_PER_GPU,
-    flipTest: config.TEST.FLIP_TEST,
-    shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-    postProcess: config.TEST.POST_PROCESS,
-    decode: config.TEST.DECODE,
-  });
+  const preds = await predictDataset(model, data, predictOptionsFromConfig(config));
   if (config.DATASET.DATASET === 'mpii') {
     return { name: 'none', value: Number.NaN, table: ['MPII PCKh needs the head boxes of gt_valid.mat: use hrnet eval-pckh'] };
   }
@@ -125,6 +119,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const model = createPoseHRNet(config, { seed });
   let optimizer: Optimizer | undefined;
+  let pool: SampleWorkerPool | undefined;
   try {
     if (opts.pretrained) {
       const report = loadPretrained(model, opts.pretrained, config.MODEL.EXTRA.PRETRAINED_LAYERS);
@@ -163,10 +158,27 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let metricName = 'AP';
     const endEpoch = opts.maxEpochs !== undefined ? Math.min(config.TRAIN.END_EPOCH, startEpoch + opts.maxEpochs) : config.TRAIN.END_EPOCH;
 
+    // One worker pool for the whole run (starting workers costs about a second); in-process when
+    // WORKERS is 0 or the workers cannot start.
+    if (config.WORKERS > 0 && startEpoch < endEpoch) {
+      try {
+        pool = await SampleWorkerPool.create(trainData.spec, defaultWorkerCount());
+      } catch (e) {
+        log(`warning: data workers could not start (${(e as Error).message}); preparing batches in-process`);
+      }
+    }
     for (let epoch = startEpoch; epoch < endEpoch; epoch++) {
       const lr = multiStepLr(config.TRAIN.LR, config.TRAIN.LR_STEP, config.TRAIN.LR_FACTOR, epoch, beginEpoch);
       optimizer.lr = lr;
-      const loader = createLoader(trainData, { batchSize, shuffle: config.TRAIN.SHUFFLE, seed, epoch, dropLast: false, workers: config.WORKERS > 0 ? undefined : 0, onWarning: (m) => log(`warning: ${m}`) });
+      const loader = createLoader(trainData, {
+        batchSize,
+        shuffle: config.TRAIN.SHUFFLE,
+        seed,
+        epoch,
+        dropLast: false,
+        ...(pool ? { pool } : { workers: 0 }),
+        onWarning: (m) => log(`warning: ${m}`),
+      });
       const bar = showProgress ? new SingleBar({ format: `epoch ${epoch} |{bar}| {value}/{total} loss {loss} acc {acc} {sps} img/s eta {eta_formatted}`, hideCursor: true }, Presets.shades_classic) : null;
       bar?.start(loader.numBatches, 0, { loss: '-', acc: '-', sps: '-' });
       const started = Date.now();
@@ -241,5 +253,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     throw e;
   } finally {
     optimizer?.dispose();
+    await pool?.close();
   }
 }

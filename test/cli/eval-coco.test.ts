@@ -1,22 +1,12 @@
 import * as path from 'path';
-import { main } from '../../src/cli/main';
 import { FIXTURES_DIR, readFixtureJson } from '../helpers/fixtures';
+import { runCli } from '../helpers/cli';
 
-async function run(argv: string[]): Promise<string> {
-  const lines: string[] = [];
-  const spy = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await main(argv);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
 
 describe('hrnet eval-coco', () => {
   it.each(['case_a', 'case_b', 'case_real'])('prints the pycocotools statistics of %s as JSON', async (c) => {
     const dir = path.join(FIXTURES_DIR, 'cocoeval', c);
-    const out = await run(['eval-coco', '--gt', path.join(dir, 'gt.json'), '--results', path.join(dir, 'results.json'), '--json']);
+    const out = await runCli(['eval-coco', '--gt', path.join(dir, 'gt.json'), '--results', path.join(dir, 'results.json'), '--json']);
     const stats = JSON.parse(out) as Record<string, number>;
     const expected = readFixtureJson<{ stats: Record<string, number> }>(`cocoeval/${c}/expected.json`).stats;
     expect(Object.keys(stats)).toEqual(['AP', 'AP50', 'AP75', 'APm', 'APl', 'AR', 'AR50', 'AR75', 'ARm', 'ARl']);
@@ -25,12 +15,12 @@ describe('hrnet eval-coco', () => {
 
   it('prints the pycocotools table', async () => {
     const dir = path.join(FIXTURES_DIR, 'cocoeval', 'case_a');
-    const out = await run(['eval-coco', '--gt', path.join(dir, 'gt.json'), '--results', path.join(dir, 'results.json')]);
+    const out = await runCli(['eval-coco', '--gt', path.join(dir, 'gt.json'), '--results', path.join(dir, 'results.json')]);
     const expected = readFixtureJson<{ summary_lines: string[] }>('cocoeval/case_a/expected.json').summary_lines;
     expect(out.split('\n')).toEqual(expected);
   });
 
   it('names a missing file', async () => {
-    await expect(run(['eval-coco', '--gt', 'nope.json', '--results', 'nope2.json'])).rejects.toThrow(/nope\.json/);
+    await expect(runCli(['eval-coco', '--gt', 'nope.json', '--results', 'nope2.json'])).rejects.toThrow(/nope\.json/);
   });
 });

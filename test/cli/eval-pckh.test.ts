@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import yargs from 'yargs';
-import { evalPckhCommand } from '../../src/cli/eval-pckh';
 import { FIXTURES_DIR, readFixtureJson } from '../helpers/fixtures';
+import { runCli } from '../helpers/cli';
 
 interface PckhCase {
   preds: number[][][];
@@ -12,22 +11,6 @@ interface PckhCase {
 
 const SUMMARY_NAMES = ['Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean', 'Mean@0.1'];
 
-async function run(argv: string[]): Promise<string> {
-  const lines: string[] = [];
-  const spy = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await yargs(argv)
-      .command(evalPckhCommand)
-      .strict()
-      .fail((msg, err) => {
-        throw err ?? new Error(msg);
-      })
-      .parseAsync();
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
 
 let dir: string;
 beforeAll(() => {
@@ -38,7 +21,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('hrnet eval-pckh', () => {
   it.each(['case_a', 'case_b'])('prints the official summary of %s as JSON', async (c) => {
     const file = path.join(FIXTURES_DIR, 'pckh', `${c}.json`);
-    const out = await run(['eval-pckh', '--gt', file, '--preds', file, '--json']);
+    const out = await runCli(['eval-pckh', '--gt', file, '--preds', file, '--json']);
     const summary = JSON.parse(out) as Record<string, number>;
     const expected = readFixtureJson<PckhCase>(`pckh/${c}.json`).expected.summary;
     expect(Object.keys(summary)).toEqual(SUMMARY_NAMES);
@@ -50,7 +33,7 @@ describe('hrnet eval-pckh', () => {
     const fixture = readFixtureJson<PckhCase>('pckh/case_a.json');
     const predsFile = path.join(dir, 'preds.json');
     fs.writeFileSync(predsFile, JSON.stringify(fixture.preds));
-    const lines = (await run(['eval-pckh', '--gt', gt, '--preds', predsFile])).split('\n');
+    const lines = (await runCli(['eval-pckh', '--gt', gt, '--preds', predsFile])).split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toBe(`| Arch ${SUMMARY_NAMES.map((n) => `| ${n}`).join(' ')} |`);
     expect(lines[1]).toBe('|---'.repeat(SUMMARY_NAMES.length + 1) + '|');
@@ -63,11 +46,11 @@ describe('hrnet eval-pckh', () => {
   it('names the file and the field that is missing or does not match', async () => {
     const gt = path.join(FIXTURES_DIR, 'pckh', 'case_a.json');
     const other = path.join(FIXTURES_DIR, 'pckh', 'case_b.json');
-    await expect(run(['eval-pckh', '--gt', path.join(dir, 'none.json'), '--preds', gt])).rejects.toThrow(/none\.json/);
+    await expect(runCli(['eval-pckh', '--gt', path.join(dir, 'none.json'), '--preds', gt])).rejects.toThrow(/none\.json/);
     const noHeadboxes = path.join(dir, 'no-headboxes.json');
     const { preds, gt_joints, jnt_missing } = readFixtureJson<Record<string, unknown>>('pckh/case_a.json');
     fs.writeFileSync(noHeadboxes, JSON.stringify({ preds, gt_joints, jnt_missing }));
-    await expect(run(['eval-pckh', '--gt', noHeadboxes, '--preds', gt])).rejects.toThrow(/no-headboxes\.json: field "headboxes"/);
-    await expect(run(['eval-pckh', '--gt', gt, '--preds', other])).rejects.toThrow(/case_b\.json has 250 persons but .*case_a\.json has 24/);
+    await expect(runCli(['eval-pckh', '--gt', noHeadboxes, '--preds', gt])).rejects.toThrow(/no-headboxes\.json: field "headboxes"/);
+    await expect(runCli(['eval-pckh', '--gt', gt, '--preds', other])).rejects.toThrow(/case_b\.json has 250 persons but .*case_a\.json has 24/);
   });
 });

@@ -1,8 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import yargs from 'yargs';
-import { evalCommand, MPII_PREDS_FILE, RESULTS_FILE } from '../../src/cli/eval';
+import { MPII_PREDS_FILE, RESULTS_FILE } from '../../src/cli/eval';
 import { applyOverrides, configToYaml, loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { CocoKeypointResult, CocoKeypointsFile, evaluateCocoKeypoints } from '../../src/eval/coco-eval';
@@ -12,6 +11,7 @@ import { loadStateDict } from '../../src/io/state-dict';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
 import { TEST_BACKEND, useTestBackend } from '../helpers/backend';
 import { DATA_DIR, PARITY_DIR } from '../helpers/fixtures';
+import { runCli } from '../helpers/cli';
 
 const COCO_GT = path.join(DATA_DIR, 'coco', 'test_coco.json');
 const STAT_NAMES = ['AP', 'AP50', 'AP75', 'APm', 'APl', 'AR', 'AR50', 'AR75', 'ARm', 'ARl'];
@@ -46,24 +46,6 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    await yargs(argv)
-      .command(evalCommand)
-      .strict()
-      .fail((msg, e) => {
-        throw e ?? new Error(msg);
-      })
-      .parseAsync();
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-  return lines.join('\n');
-}
 
 function readResults(file: string): CocoKeypointResult[] {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as CocoKeypointResult[];
@@ -71,7 +53,7 @@ function readResults(file: string): CocoKeypointResult[] {
 
 describe('hrnet eval', () => {
   it('evaluates the test split of --config and writes the results beside the checkpoint', async () => {
-    const out = await run(['eval', '--checkpoint', ckptDir, '--config', cocoConfigFile, '--json', '--backend', TEST_BACKEND]);
+    const out = await runCli(['eval', '--checkpoint', ckptDir, '--config', cocoConfigFile, '--json', '--backend', TEST_BACKEND]);
     const stats = JSON.parse(out) as Record<string, number>;
     expect(Object.keys(stats)).toEqual(STAT_NAMES);
     const results = readResults(path.join(ckptDir, RESULTS_FILE));
@@ -94,7 +76,7 @@ describe('hrnet eval', () => {
   it('prints the official table and honours --set and --out', async () => {
     const outDir = path.join(dir, 'noflip');
     const lines = (
-      await run(['eval', '--checkpoint', ckptDir, '--config', cocoConfigFile, '--set', 'TEST.FLIP_TEST=false', '--out', outDir, '--backend', TEST_BACKEND])
+      await runCli(['eval', '--checkpoint', ckptDir, '--config', cocoConfigFile, '--set', 'TEST.FLIP_TEST=false', '--out', outDir, '--backend', TEST_BACKEND])
     ).split('\n');
     expect(lines[0]).toBe('| Arch | AP | Ap .5 | AP .75 | AP (M) | AP (L) | AR | AR .5 | AR .75 | AR (M) | AR (L) |');
     expect(lines[1]).toBe('|---'.repeat(11) + '|');
@@ -121,7 +103,7 @@ describe('hrnet eval', () => {
     saveModelCheckpoint(ckpt, model, mpii);
     model.dispose();
     const outDir = path.join(dir, 'mpii-out');
-    const out = await run(['eval', '--checkpoint', ckpt, '--out', outDir, '--backend', TEST_BACKEND]);
+    const out = await runCli(['eval', '--checkpoint', ckpt, '--out', outDir, '--backend', TEST_BACKEND]);
     expect(out).toMatch(/PCKh needs the head boxes/);
     expect(out).toMatch(/hrnet eval-pckh/);
     const preds = JSON.parse(fs.readFileSync(path.join(outDir, MPII_PREDS_FILE), 'utf8')) as number[][][];
@@ -141,7 +123,7 @@ describe('hrnet eval', () => {
         'test',
       ),
     );
-    await expect(run(['eval', '--checkpoint', ckptDir, '--config', mpiiData, '--backend', TEST_BACKEND])).rejects.toThrow(/test_mpii\.json/);
-    await expect(run(['eval', '--checkpoint', path.join(dir, 'none.ckpt'), '--backend', TEST_BACKEND])).rejects.toThrow(/none\.ckpt/);
+    await expect(runCli(['eval', '--checkpoint', ckptDir, '--config', mpiiData, '--backend', TEST_BACKEND])).rejects.toThrow(/test_mpii\.json/);
+    await expect(runCli(['eval', '--checkpoint', path.join(dir, 'none.ckpt'), '--backend', TEST_BACKEND])).rejects.toThrow(/none\.ckpt/);
   });
 });

@@ -2,8 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import yargs from 'yargs';
-import { imageIdOfFile, predictCommand, PredictionFile, readBoxesFile } from '../../src/cli/predict';
+import { imageIdOfFile, PredictionFile, readBoxesFile } from '../../src/cli/predict';
 import { applyOverrides, loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { createDataset } from '../../src/data/dataset';
@@ -16,6 +15,7 @@ import { loadStateDict } from '../../src/io/state-dict';
 import { createPoseHRNet, PoseHRNet } from '../../src/model/pose-hrnet';
 import { TEST_BACKEND, useTestBackend } from '../helpers/backend';
 import { DATA_DIR, PARITY_DIR } from '../helpers/fixtures';
+import { runCli } from '../helpers/cli';
 
 const IMAGE = path.join(DATA_DIR, 'coco', '000000196141.jpg');
 const ANNOTATIONS = path.join(DATA_DIR, 'coco', 'test_coco.json');
@@ -40,24 +40,6 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<string> {
-  const lines: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    await yargs(argv)
-      .command(predictCommand)
-      .strict()
-      .fail((msg, e) => {
-        throw e ?? new Error(msg);
-      })
-      .parseAsync();
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-  return lines.join('\n');
-}
 
 /** The crop region `[x0, y0, x1, y1]` of a person: center ± scale·200/2. */
 function cropRegion(p: { center: number[]; scale: number[] }): [number, number, number, number] {
@@ -78,7 +60,7 @@ interface CocoFile {
 describe('hrnet predict', () => {
   it('treats the whole image as one box and writes the JSON and the picture', async () => {
     const out = path.join(dir, 'whole');
-    const printed = await run(['predict', '--checkpoint', dir, '--image', IMAGE, '--out', out, '--backend', TEST_BACKEND]);
+    const printed = await runCli(['predict', '--checkpoint', dir, '--image', IMAGE, '--out', out, '--backend', TEST_BACKEND]);
     expect(printed).toMatch(/^1 person: /);
     const pred = readPrediction(path.join(out, '000000196141.json'));
     expect(pred.image).toBe(path.resolve(IMAGE));
@@ -119,7 +101,7 @@ describe('hrnet predict', () => {
     const boxesFile = path.join(dir, 'gt-boxes.json');
     fs.writeFileSync(boxesFile, JSON.stringify(boxes));
     const out = path.join(dir, 'gt');
-    await run(['predict', '--checkpoint', ckpt, '--image', IMAGE, '--boxes', boxesFile, '--out', out, '--backend', TEST_BACKEND]);
+    await runCli(['predict', '--checkpoint', ckpt, '--image', IMAGE, '--boxes', boxesFile, '--out', out, '--backend', TEST_BACKEND]);
     const pred = readPrediction(path.join(out, '000000196141.json'));
     expect(pred.persons).toHaveLength(boxes.length);
 
@@ -177,7 +159,7 @@ describe('hrnet predict', () => {
 
   it('names a missing image', async () => {
     await expect(
-      run(['predict', '--checkpoint', ckpt, '--image', path.join(dir, 'no-such.jpg'), '--out', dir, '--backend', TEST_BACKEND]),
+      runCli(['predict', '--checkpoint', ckpt, '--image', path.join(dir, 'no-such.jpg'), '--out', dir, '--backend', TEST_BACKEND]),
     ).rejects.toThrow(/no-such\.jpg/);
   });
 });
