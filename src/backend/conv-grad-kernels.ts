@@ -115,6 +115,86 @@ export function conv2DBackpropFilterViaConv(
 }
 
 /**
+ * Columns of the filter gradient: `cols[(i·kw + j)·Cin + c, (n·oh + y)·ow + x] =
+ * x[n, y·sh + i − top, x·sw + j − left, c]`, zero outside the input (im2col, transposed).
+ * @param xt the input with channels first, `[Cin, N, H, W]`
+ */
+function filterGradientColumns(calls: KernelCalls, xt: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, filterHeight: kh, filterWidth: kw } = info;
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const p = n * oh * ow;
+  return calls.produce([kh * kw * ci, p], (cols) => {
+    const src = calls.view(xt);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        // Output columns x whose input column x·sw + j − left lies inside [0, w).
+        const x0 = Math.min(ow, Math.max(0, Math.ceil((left - j) / sw)));
+        const x1 = Math.max(x0, Math.min(ow, Math.floor((w - 1 + left - j) / sw) + 1));
+        for (let c = 0; c < ci; c++) {
+          let dst = ((i * kw + j) * ci + c) * p;
+          for (let b = 0; b < n; b++) {
+            const plane = (c * n + b) * h * w;
+            for (let y = 0; y < oh; y++, dst += ow) {
+              const row = y * sh + i - top;
+              if (row < 0 || row >= h) {
+                cols.fill(0, dst, dst + ow);
+                continue;
+              }
+              if (x0 > 0) cols.fill(0, dst, dst + x0);
+              if (x1 < ow) cols.fill(0, dst + x1, dst + ow);
+              const from = plane + row * w + x0 * sw + j - left;
+              if (sw === 1) {
+                cols.set(src.subarray(from, from + x1 - x0), dst + x0);
+              } else {
+                for (let x = x0, k = from; x < x1; x++, k += sw) cols[dst + x] = src[k];
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+/**
+ * `Conv2DBackpropFilter` as one matrix product, for backends whose matrix product is fast (WASM):
+ * `dW [kh·kw·Cin, Cout] = cols · dy [N·oh·ow, Cout]` with the im2col columns of the input; a 1×1
+ * stride-1 filter needs no columns, only the input transposed (or the output gradient, whichever
+ * is smaller). Inputs: `x` [N, H, W, Cin], `dy` [N, oh, ow, Cout]. Returns dW [kh, kw, Cin, Cout].
+ */
+export function conv2DBackpropFilterViaMatMul(
+  args: KernelArgs<Conv2DBackpropFilterKernelAttrs>,
+  backendName = 'wasm',
+): tf.TensorInfo {
+  const x = requireInput('Conv2DBackpropFilter', args.inputs, 'x');
+  const dy = requireInput('Conv2DBackpropFilter', args.inputs, 'dy');
+  const info = forwardGeometry('Conv2DBackpropFilter', x.shape as [number, number, number, number], args.attrs.filterShape, args.attrs, dy);
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const calls = new KernelCalls(args.backend, backendName);
+  try {
+    const p = n * oh * ow;
+    const dy2 = calls.reshapeView(dy, [p, co]);
+    const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && oh === h && ow === w;
+    let dw: tf.TensorInfo;
+    if (pointwise && co < ci) {
+      // dWᵀ [Cout, Cin] = dyᵀ · x, transposing the smaller operand.
+      const dwt = calls.matMul(calls.transpose(dy2, [1, 0]), calls.reshapeView(x, [p, ci]));
+      dw = calls.transpose(dwt, [1, 0]);
+    } else {
+      const xt = calls.transpose(calls.reshapeView(x, [n, h * w, ci]), [2, 0, 1]); // [Cin, N, H·W]
+      const cols = pointwise ? xt : filterGradientColumns(calls, xt, info);
+      dw = calls.matMul(calls.reshapeView(cols, [kh * kw * ci, p]), dy2);
+    }
+    return calls.keep(calls.reshapeView(dw, [kh, kw, ci, co]));
+  } finally {
+    calls.disposeTemps();
+  }
+}
+
+/**
  * How one output phase of the input gradient reads the output gradient along one spatial axis.
  * Phase `phase` holds the input rows y = s·q + phase; tap `residue + s·m` of the filter reaches
  * them from output-gradient row q + `shift` − m.

@@ -3,7 +3,8 @@
  * (see `conv-grad-kernels.ts`). WASM has no `Conv2DBackpropFilter` and a `Conv2DBackpropInput`
  * about ten times slower than its forward convolution: both are replaced. The pure-JS cpu
  * backend's own `Conv2DBackpropFilter` is two orders of magnitude slower than its forward
- * convolution: it is replaced too.
+ * convolution: it is replaced too. WASM's `Transpose`, which those gradients call on every
+ * activation, is replaced by a tiled one (`transpose-kernel.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 // Registers the stock WASM kernels first, so that the ones below replace them and not the reverse.
@@ -12,9 +13,11 @@ import {
   Conv2DBackpropFilterKernelAttrs,
   Conv2DBackpropInputKernelAttrs,
   conv2DBackpropFilterViaConv,
+  conv2DBackpropFilterViaMatMul,
   conv2DBackpropInputViaConv,
   inputGradientSupported,
 } from './conv-grad-kernels';
+import { wasmTransposeKernel } from './transpose-kernel';
 
 const WASM = 'wasm';
 
@@ -74,7 +77,7 @@ export function missingWasmKernels(kernelNames: readonly string[] = HRNET_TRAINI
 let stockConv2DBackpropInput: tf.KernelConfig | undefined;
 
 function conv2DBackpropFilterKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
-  return conv2DBackpropFilterViaConv({
+  return conv2DBackpropFilterViaMatMul({
     inputs: params.inputs,
     backend: params.backend as tf.KernelBackend,
     attrs: params.attrs as unknown as Conv2DBackpropFilterKernelAttrs,
@@ -93,7 +96,8 @@ function conv2DBackpropInputKernel(params: Parameters<tf.KernelFunc>[0]): tf.Ten
 export function wasmTrainingKernelsRegistered(): boolean {
   return (
     tf.getKernel(tf.Conv2DBackpropFilter, WASM)?.kernelFunc === conv2DBackpropFilterKernel &&
-    tf.getKernel(tf.Conv2DBackpropInput, WASM)?.kernelFunc === conv2DBackpropInputKernel
+    tf.getKernel(tf.Conv2DBackpropInput, WASM)?.kernelFunc === conv2DBackpropInputKernel &&
+    tf.getKernel(tf.Transpose, WASM)?.kernelFunc === wasmTransposeKernel
   );
 }
 
@@ -114,6 +118,15 @@ export function registerWasmTrainingKernels(): void {
   if (stockFilter !== undefined) tf.unregisterKernel(tf.Conv2DBackpropFilter, WASM);
 
   tf.registerKernel({ kernelName: tf.Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2DBackpropFilterKernel });
+  const stockTranspose = tf.getKernel(tf.Transpose, WASM);
+  if (stockTranspose !== undefined) tf.unregisterKernel(tf.Transpose, WASM);
+  tf.registerKernel({
+    kernelName: tf.Transpose,
+    backendName: WASM,
+    kernelFunc: wasmTransposeKernel,
+    // Other stock kernels call the stock transpose's WASM binding, which this sets up.
+    setupFunc: stockTranspose?.setupFunc,
+  });
   tf.registerKernel({
     kernelName: tf.Conv2DBackpropInput,
     backendName: WASM,

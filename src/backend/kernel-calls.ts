@@ -5,6 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** What the WASM backend offers for writing results in place. */
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
 /** Explicit spatial padding of a 2-D convolution; a negative side crops the input instead. */
 export interface SignedPads {
   top: number;
@@ -151,6 +157,41 @@ export class KernelCalls {
       }
     }
     return this.write(out, outShape);
+  }
+
+  /** `a [M, K] · b [K, N]` → `[M, N]` (BatchMatMul kernel on rank-3 views). */
+  matMul(a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+    const [m, k] = a.shape;
+    const [k2, n] = b.shape;
+    if (a.shape.length !== 2 || b.shape.length !== 2 || k !== k2) {
+      throw new Error(`matMul: cannot multiply [${a.shape}] by [${b.shape}]`);
+    }
+    const out = this.run(tf.BatchMatMul, { a: this.reshapeView(a, [1, m, k]), b: this.reshapeView(b, [1, k, n]) }, { transposeA: false, transposeB: false });
+    return this.reshapeView(out, [m, n]);
+  }
+
+  /**
+   * A new float32 tensor of `shape` filled by `fill(values)`. On WASM the values are written in
+   * place in the module's heap; elsewhere they are uploaded. `fill` must write every element.
+   */
+  produce(shape: number[], fill: (values: Float32Array) => void): tf.TensorInfo {
+    const heap = this.backend as unknown as Partial<HeapBackend>;
+    if (typeof heap.makeOutput === 'function' && typeof heap.typedArrayFromHeap === 'function') {
+      const out = heap.makeOutput(shape, 'float32');
+      this.temps.push(out);
+      fill(heap.typedArrayFromHeap(out) as Float32Array);
+      return out;
+    }
+    const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    fill(values);
+    return this.write(values, shape);
+  }
+
+  /** The float32 values of `x`: a view of the heap on WASM (valid until the next allocation), a copy elsewhere. */
+  view(x: tf.TensorInfo): Float32Array {
+    const heap = this.backend as unknown as Partial<HeapBackend>;
+    if (typeof heap.typedArrayFromHeap === 'function') return heap.typedArrayFromHeap(x) as Float32Array;
+    return this.read(x);
   }
 
   /** Stops tracking the data of `x` (a result or a view of one) so that `disposeTemps` leaves it alive. */

@@ -4,7 +4,7 @@
  * shortcut, as in the official `pose_hrnet.py`. Input/output `[N, H, W, C]`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, joinName } from './nn';
+import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, joinName, sumRelu } from './nn';
 
 export type BlockType = 'BASIC' | 'BOTTLENECK';
 
@@ -36,7 +36,7 @@ class Downsample {
   }
 
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
-    return this.bn.apply(this.conv.apply(x, opts), opts);
+    return convBn(this.conv, this.bn, x, opts, false);
   }
 }
 
@@ -60,10 +60,11 @@ export class BasicBlock implements ResidualBlock {
   }
 
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
-    let out = tf.relu(this.bn1.apply(this.conv1.apply(x, opts), opts));
-    out = this.bn2.apply(this.conv2.apply(out, opts), opts);
-    const residual = this.downsample ? this.downsample.apply(x, opts) : x;
-    return tf.relu(tf.add<tf.Tensor4D>(out, residual));
+    return tf.tidy(() => {
+      const out = convBn(this.conv2, this.bn2, convBn(this.conv1, this.bn1, x, opts, true), opts, false);
+      const residual = this.downsample ? this.downsample.apply(x, opts) : x;
+      return sumRelu([out, residual], opts);
+    });
   }
 }
 
@@ -92,11 +93,13 @@ export class Bottleneck implements ResidualBlock {
   }
 
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
-    let out = tf.relu(this.bn1.apply(this.conv1.apply(x, opts), opts));
-    out = tf.relu(this.bn2.apply(this.conv2.apply(out, opts), opts));
-    out = this.bn3.apply(this.conv3.apply(out, opts), opts);
-    const residual = this.downsample ? this.downsample.apply(x, opts) : x;
-    return tf.relu(tf.add<tf.Tensor4D>(out, residual));
+    return tf.tidy(() => {
+      let out = convBn(this.conv1, this.bn1, x, opts, true);
+      out = convBn(this.conv2, this.bn2, out, opts, true);
+      out = convBn(this.conv3, this.bn3, out, opts, false);
+      const residual = this.downsample ? this.downsample.apply(x, opts) : x;
+      return sumRelu([out, residual], opts);
+    });
   }
 }
 

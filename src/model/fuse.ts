@@ -9,7 +9,7 @@
  * The contributions are summed in order j = 0 … n−1 and followed by a ReLU.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConvBn, ForwardOptions, Initializer, ParamStore, joinName } from './nn';
+import { ConvBn, ForwardOptions, Initializer, ParamStore, joinName, sumRelu } from './nn';
 
 type Path = { kind: 'identity' } | { kind: 'up'; unit: ConvBn; factor: number } | { kind: 'down'; chain: ConvBn[] };
 
@@ -25,7 +25,13 @@ export function upsampleNearest(x: tf.Tensor4D, factor: number): tf.Tensor4D {
     const value = tf.tidy(() =>
       tf.reshape(tf.broadcastTo(tf.reshape(input, [n, h, 1, w, 1, c]), [n, h, factor, w, factor, c]), [n, h * factor, w * factor, c]),
     );
-    const gradFunc = (dy: tf.Tensor) => tf.sum(tf.reshape(dy, [n, h, factor, w, factor, c]), [2, 4]);
+    const gradFunc = (dy: tf.Tensor) => {
+      try {
+        return tf.tidy(() => tf.sum(tf.reshape(dy, [n, h, factor, w, factor, c]), [2, 4]));
+      } finally {
+        dy.dispose(); // consumed by this op alone; freed now rather than at the end of the backward pass
+      }
+    };
     return { value, gradFunc };
   });
   return up(x) as tf.Tensor4D;
@@ -84,14 +90,7 @@ export class FuseLayer {
 
   /** `xs` — branch outputs, highest resolution first → fused outputs (as many as built). */
   apply(xs: tf.Tensor4D[], opts: ForwardOptions): tf.Tensor4D[] {
-    return this.paths.map((row) => {
-      let y: tf.Tensor4D | null = null;
-      row.forEach((path, j) => {
-        const contrib = this.route(path, xs[j], opts);
-        y = y === null ? contrib : tf.add<tf.Tensor4D>(y, contrib);
-      });
-      return tf.relu(y as unknown as tf.Tensor4D);
-    });
+    return this.paths.map((row) => tf.tidy(() => sumRelu(row.map((path, j) => this.route(path, xs[j], opts)), opts)));
   }
 
   private route(path: Path, x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {

@@ -188,17 +188,21 @@ export class Conv2d {
     return [inShape[0], size(inShape[1]), size(inShape[2]), this.outChannels];
   }
 
-  apply(x: tf.Tensor4D, opts?: ForwardOptions): tf.Tensor4D {
+  /** The padding argument of `tf.conv2d` for this layer. */
+  get pad(): 'valid' | tf.backend_util.ExplicitPadding {
     const p = this.padding;
-    const pad: [[number, number], [number, number], [number, number], [number, number]] = [
-      [0, 0],
-      [p, p],
-      [p, p],
-      [0, 0],
-    ];
-    const y = opts?.dryRun
-      ? tf.zeros<tf.Rank.R4>(this.outputShape(x.shape))
-      : tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, p === 0 ? 'valid' : pad);
+    return p === 0
+      ? 'valid'
+      : [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ];
+  }
+
+  apply(x: tf.Tensor4D, opts?: ForwardOptions): tf.Tensor4D {
+    const y = opts?.dryRun ? tf.zeros<tf.Rank.R4>(this.outputShape(x.shape)) : tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.pad);
     opts?.onConv?.(this, x.shape, y.shape);
     return this.bias ? tf.add(y, this.bias) : y;
   }
@@ -228,52 +232,18 @@ export class BatchNorm2d {
     store.addCounter(this.counterName);
   }
 
-  apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
-    if (!opts.training) {
-      // The op the stock tfjs-layers BatchNormalization runs, so an exported model computes the same.
-      return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, BN_EPS) as tf.Tensor4D;
-    }
-    return this.trainForward(x);
-  }
-
   /**
-   * Train-mode BatchNorm with its own gradient. Per channel, over the M = N·H·W positions:
-   * forward `x̂ = (x − μ)/σ`, `y = γ·x̂ + β` (evaluated as `x·α + (β − μα)`, α = γ/σ); backward `dβ = Σ dy`, `dγ = Σ dy·x̂`,
-   * `dx = γ/σ · (dy − dβ/M − x̂·dγ/M)`. The sums are blocked (see {@link channelSum}): the input
-   * gradient of a BatchNorm sums to zero per channel, so the gradients upstream of it are small
-   * differences of large terms, and a single sequential float32 sum loses them.
+   * Eval-mode BatchNorm with the running statistics. Train mode is only reached through
+   * {@link convBn}, which fuses the BN with the convolution before it.
    */
-  private trainForward(x: tf.Tensor4D): tf.Tensor4D {
-    const [n, h, w, c] = x.shape;
-    const m = n * h * w;
-    const bn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [input, gamma, beta] = args as tf.Tensor[];
-      const save = args[3] as tf.GradSaveFunc;
-      const x2 = tf.reshape(input, [m, c]);
-      const mean = tf.div(channelSum(x2), m);
-      const centered = tf.sub(x2, mean);
-      const variance = tf.div(channelSum(tf.square(centered)), m);
-      const invStd = tf.rsqrt(tf.add(variance, BN_EPS));
-      // y = x·α + (β − μ·α) with α = γ/σ: PyTorch's formula, so roundings follow the reference.
-      const alpha = tf.mul(gamma, invStd);
-      const value = tf.reshape(tf.add(tf.mul(x2, alpha), tf.sub(beta, tf.mul(mean, alpha))), [n, h, w, c]);
-      save([tf.mul(centered, invStd), alpha]);
-      this.updateRunningStats(mean, variance, m);
-      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [savedXhat, scale] = saved;
-        const dy2 = tf.reshape(dy, [m, c]);
-        const dBeta = channelSum(dy2);
-        const dGamma = channelSum(tf.mul(dy2, savedXhat));
-        const inner = tf.sub(tf.sub(dy2, tf.div(dBeta, m)), tf.mul(savedXhat, tf.div(dGamma, m)));
-        const dx = tf.reshape(tf.mul(inner, scale), [n, h, w, c]);
-        return [dx, dGamma, dBeta];
-      };
-      return { value, gradFunc };
-    });
-    return bn(x, this.weight, this.bias) as tf.Tensor4D;
+  apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
+    if (opts.training) throw new Error(`${this.name}: train-mode BatchNorm runs through convBn`);
+    // The op the stock tfjs-layers BatchNormalization runs, so an exported model computes the same.
+    return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, BN_EPS) as tf.Tensor4D;
   }
 
-  private updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {
+  /** PyTorch's running-statistics update from a batch's mean and biased variance over `count` positions. */
+  updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {
     tf.tidy(() => {
       const unbiased = count > 1 ? tf.mul(biasedVar, count / (count - 1)) : biasedVar;
       this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
@@ -328,7 +298,126 @@ export class ConvBn {
   }
 
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
-    const y = this.bn.apply(this.conv.apply(x, opts), opts);
-    return this.relu ? tf.relu(y) : y;
+    return convBn(this.conv, this.bn, x, opts, this.relu);
   }
+}
+
+/**
+ * `conv → BN (→ ReLU)`. In eval mode (and shape-only passes) it is the three ops. In train mode it is
+ * one op with its own gradient ({@link convBnTrain}).
+ */
+export function convBn(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, opts: ForwardOptions, relu: boolean): tf.Tensor4D {
+  if (!opts.training || opts.dryRun) {
+    return tf.tidy(() => {
+      const y = bn.apply(conv.apply(x, opts), { ...opts, training: false });
+      return relu ? tf.relu(y) : y;
+    });
+  }
+  opts.onConv?.(conv, x.shape, conv.outputShape(x.shape));
+  return convBnTrain(conv, bn, x, relu);
+}
+
+/** Disposes `dy` and the saved tensors of a custom-gradient op once its gradient is computed. */
+function releaseGradInputs(dy: tf.Tensor, saved: tf.Tensor[]): void {
+  // The engine reads neither again: the op's output gradient is consumed by this op alone, and saved
+  // tensors are kept clones. Freeing them here, instead of when the whole backward pass ends, keeps
+  // the memory of a training step to about one layer's activations plus what is still saved.
+  dy.dispose();
+  for (const t of saved) t.dispose();
+}
+
+/**
+ * Train-mode `conv → BatchNorm (→ ReLU)` as one op with a hand-written gradient, so that the tape
+ * holds one node per unit and each node frees its tensors as soon as its gradient is computed.
+ *
+ * BatchNorm, per channel over the M = N·H·W positions: forward `x̂ = (x − μ)/σ`, `y = γ·x̂ + β`
+ * (evaluated as `x·α + (β − μα)`, α = γ/σ, PyTorch's formula, so roundings follow the reference);
+ * backward `dβ = Σ dy`, `dγ = Σ dy·x̂`, `dx = γ/σ · (dy − dβ/M − x̂·dγ/M)`. The sums are blocked
+ * (see {@link channelSum}): the input gradient of a BatchNorm sums to zero per channel, so the
+ * gradients upstream of it are small differences of large terms, and a single sequential float32
+ * sum loses them. The running statistics are updated as PyTorch does (unbiased variance).
+ * The ReLU's gradient uses its output (`y > 0` exactly where its input is), which the next
+ * convolution saves anyway. Saved: the unit's input, the filter, x̂, α and the output.
+ */
+export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
+  if (conv.bias) throw new Error(`${conv.name}: a convolution followed by BatchNorm has no bias`);
+  const [n, oh, ow, c] = conv.outputShape(x.shape);
+  const m = n * oh * ow;
+  const strides = conv.stride;
+  const pad = conv.pad;
+  const unit = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, filter, gamma, beta] = args as tf.Tensor4D[];
+    const save = args[4] as tf.GradSaveFunc;
+    const [value, xhat, alpha, mean, variance] = tf.tidy(() => {
+      const y2 = tf.reshape(tf.conv2d(input, filter, strides, pad), [m, c]);
+      const mu = tf.div(channelSum(y2), m);
+      const centered = tf.sub(y2, mu);
+      const biasedVar = tf.div(channelSum(tf.square(centered)), m);
+      const invStd = tf.rsqrt(tf.add(biasedVar, BN_EPS));
+      const a = tf.mul(gamma, invStd);
+      const bnOut = tf.reshape(tf.add(tf.mul(y2, a), tf.sub(beta, tf.mul(mu, a))), [n, oh, ow, c]);
+      return [relu ? tf.relu(bnOut) : bnOut, tf.mul(centered, invStd), a, mu, biasedVar];
+    });
+    bn.updateRunningStats(mean, variance, m);
+    save(relu ? [input, filter, xhat, alpha, value] : [input, filter, xhat, alpha]);
+    tf.dispose([xhat, alpha, mean, variance]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const [savedInput, savedFilter, savedXhat, scale, savedOutput] = saved;
+      try {
+        return tf.tidy(() => {
+          let g = tf.reshape(dy, [m, c]);
+          if (relu) g = tf.mul(g, tf.step(tf.reshape(savedOutput, [m, c])));
+          const dBeta = channelSum(g);
+          const dGamma = channelSum(tf.mul(g, savedXhat));
+          const inner = tf.sub(tf.sub(g, tf.div(dBeta, m)), tf.mul(savedXhat, tf.div(dGamma, m)));
+          const dConv = tf.reshape(tf.mul(inner, scale), [n, oh, ow, c]);
+          const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dConv, filter: savedFilter }, {
+            strides,
+            pad,
+            dataFormat: 'NHWC',
+            inputShape: savedInput.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+          const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: savedInput, dy: dConv }, {
+            strides,
+            pad,
+            dataFormat: 'NHWC',
+            filterShape: savedFilter.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+          return [dx, dw, dGamma, dBeta];
+        });
+      } finally {
+        releaseGradInputs(dy, saved);
+      }
+    };
+    return { value, gradFunc };
+  });
+  return unit(x, conv.weight, bn.weight, bn.bias) as tf.Tensor4D;
+}
+
+/**
+ * `ReLU(x₀ + x₁ + …)`: the residual and fuse sums. In train mode one op whose gradient (the
+ * output's ReLU mask times dy, for every input) uses the saved output.
+ */
+export function sumRelu(xs: tf.Tensor4D[], opts: ForwardOptions): tf.Tensor4D {
+  if (xs.length === 0) throw new Error('sumRelu: no inputs');
+  const plain = (ts: tf.Tensor[]): tf.Tensor4D =>
+    tf.tidy(() => tf.relu(ts.slice(1).reduce<tf.Tensor>((acc, t) => tf.add(acc, t), ts[0])) as tf.Tensor4D);
+  if (!opts.training) return plain(xs);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inputs = args.slice(0, xs.length) as tf.Tensor[];
+    const save = args[xs.length] as tf.GradSaveFunc;
+    const value = plain(inputs);
+    save([value]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      try {
+        const g = tf.tidy(() => tf.mul(dy, tf.step(saved[0])));
+        // One tensor object per input: the engine stores each as a separate gradient.
+        return inputs.map((_, i) => (i === 0 ? g : g.clone()));
+      } finally {
+        releaseGradInputs(dy, saved);
+      }
+    };
+    return { value, gradFunc };
+  });
+  return op(...xs) as tf.Tensor4D;
 }

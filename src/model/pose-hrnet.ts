@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BLOCK_EXPANSION, ResidualBlock, applySequence, makeBlockSequence } from './blocks';
 import { HighResolutionModule } from './hr-module';
-import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, seededInitializer } from './nn';
+import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, seededInitializer } from './nn';
 import { TransitionLayer } from './transition';
 import type { ModelExtra, StageConfig } from '../config/schema';
 
@@ -128,8 +128,8 @@ export class PoseHRNet {
     if (x.shape[1] % 32 !== 0 || x.shape[2] % 32 !== 0) {
       throw new Error(`PoseHRNet input height and width must be divisible by 32, got ${x.shape[1]}×${x.shape[2]}`);
     }
-    let y = tf.relu(this.bn1.apply(this.conv1.apply(x, opts), opts));
-    y = tf.relu(this.bn2.apply(this.conv2.apply(y, opts), opts));
+    let y = convBn(this.conv1, this.bn1, x, opts, true);
+    y = convBn(this.conv2, this.bn2, y, opts, true);
     y = applySequence(this.layer1, y, opts);
     let ys: tf.Tensor4D[] = [y];
     this.stages.forEach((stage, s) => {
