@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../backend/select';
+import { UsageError } from './common';
 import { loadConfig } from '../config/load';
 import { benchmarkDataPipeline, DataBenchmarkResult } from '../data/bench-data';
 import { benchmarkModel, ModelBenchmarkResult } from '../train/bench-model';
@@ -18,6 +19,7 @@ interface BenchArgs {
   config: string;
   set: string[];
   batch: number;
+  replicas?: number;
   steps: number;
   backend?: string;
   annotations: string;
@@ -41,6 +43,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('config', { type: 'string', default: DEFAULT_CONFIG, describe: 'network to measure' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key' })
       .option('batch', { type: 'number', default: 8, describe: 'batch size of training and batched inference' })
+      .option('replicas', { type: 'number', describe: 'data-parallel training replicas, one worker thread each (default one per core)' })
       .option('steps', { type: 'number', default: 3, describe: 'timed steps (median reported) after one warm-up step' })
       .option('backend', { type: 'string', describe: 'node-gpu | node | wasm | cpu' })
       .option('annotations', { type: 'string', default: DEFAULT_ANNOTATIONS, describe: 'COCO-format file for the data benchmark (images beside it)' })
@@ -58,14 +61,17 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (args.part !== 'data') {
       const config = loadConfig(args.config, args.set);
       console.error(`measuring ${path.basename(args.config)} at batch ${args.batch} (${args.steps} timed steps)…`);
-      model = await benchmarkModel(config, { batch: args.batch, steps: args.steps, profile: args.profile });
+      const replicas = args.replicas ?? Math.min(args.batch, os.availableParallelism());
+      if (!(Number.isInteger(replicas) && replicas >= 1)) throw new UsageError(`--replicas must be a positive integer, got ${args.replicas}`);
+      model = await benchmarkModel(config, { batch: args.batch, steps: args.steps, profile: args.profile, replicas });
       Object.assign(out, { config: path.basename(args.config), batch: args.batch, ...model, profile: model.profile?.slice(0, 15) });
       console.log(`${path.basename(args.config)}, batch ${args.batch}, ${backend.name}:`);
-      console.log(`  training   ${model.trainImagesPerSecond.toFixed(2)} images/s (${model.trainStepSeconds.toFixed(2)} s a step)`);
+      const on = model.replicas > 1 ? `, ${model.replicas} data-parallel replicas on worker threads` : ', this thread';
+      console.log(`  training   ${model.trainImagesPerSecond.toFixed(2)} images/s (${model.trainStepSeconds.toFixed(2)} s a step${on})`);
       console.log(`  inference  ${model.inferImagesPerSecondBatchN.toFixed(2)} images/s at batch ${args.batch}, ${model.inferImagesPerSecondBatch1.toFixed(2)} at batch 1`);
       console.log(`  tensors leaked per training step: ${model.tensorsLeakedPerStep}`);
       if (model.profile) {
-        console.log('  top kernels of one training step:');
+        console.log(`  top kernels of one training step of ${Math.ceil(args.batch / model.replicas)} images (one replica's share):`);
         for (const k of model.profile.slice(0, 15)) console.log(`    ${k.kernel.padEnd(24)} ${k.ms.toFixed(0).padStart(7)} ms ${String(k.calls).padStart(6)} calls`);
       }
     }

@@ -42,3 +42,11 @@ export function configFromArgs(args: { config?: string; set?: string[] }): Confi
   if (!args.config) throw new Error('--config FILE is required');
   return loadConfig(args.config, args.set ?? []);
 }
+
+/** A command line that does not parse (unknown command or option, missing argument, bad value). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(`${message}\n\nRun \`hrnet --help\` for usage.`);
+    this.name = 'UsageError';
+  }
+}

@@ -13,14 +13,9 @@ import { predictCommand } from './predict';
 import { showCommand } from './show';
 import { synthCommand } from './synth';
 import { trainCommand } from './train';
+import { UsageError } from './common';
 
-/** A command line that does not parse (unknown command or option, missing argument). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(`${message}\n\nRun \`hrnet --help\` for usage.`);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)

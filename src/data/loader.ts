@@ -2,15 +2,14 @@
  * The batch loader: a seeded shuffle per epoch, batches prepared in worker threads (decode, crop, targets off the
  * main thread) with a bounded number of batches in flight, delivered in order as an async iterator.
  *
- * Worker threads run `loader-worker.js` next to this file when it is compiled JavaScript (`dist/`). When this
- * file is itself TypeScript (ts-jest, ts-node), the worker starts with a small bootstrap that compiles the
- * `.ts` sources on load with the `typescript` package's `transpileModule` (a dev dependency); if a worker
- * cannot start, the loader warns and prepares the batches in-process. Batches are the same either way: each
+ * Worker threads run `loader-worker` (see `io/worker-thread.ts` for how they start from compiled code or
+ * from the TypeScript sources, which needs the `typescript` dev dependency); if a worker cannot start, the
+ * loader warns and prepares the batches in-process. Batches are the same either way: each
  * sample's augmentation is seeded by (seed, epoch, index).
  */
 import * as os from 'os';
-import * as path from 'path';
 import { Worker } from 'worker_threads';
+import { startWorkerThread, waitUntilReady } from '../io/worker-thread';
 import seedrandom from 'seedrandom';
 import type { JointsDataset, SampleMeta, SamplePipelineSpec } from './joints-dataset';
 import {
@@ -92,60 +91,12 @@ export function epochOrder(length: number, shuffle: boolean, seed: number, epoch
   return order;
 }
 
-/** Worker bootstrap for TypeScript sources: compile `.ts` files on require, then load the worker entry. */
-const TS_BOOTSTRAP = `
-const { workerData } = require('worker_threads');
-const Module = require('module');
-const fs = require('fs');
-const req = Module.createRequire(workerData.entry);
-const ts = req('typescript');
-Module._extensions['.ts'] = function (module, filename) {
-  const source = fs.readFileSync(filename, 'utf8');
-  const out = ts.transpileModule(source, {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
-  });
-  module._compile(out.outputText, filename);
-};
-req(workerData.entry);
-`;
-
 /** Starts one loader worker for `spec`. */
 function startWorker(spec: SamplePipelineSpec): Worker {
-  const data: LoaderWorkerData & { entry?: string } = { kind: 'hrnet-loader', spec };
-  if (path.extname(__filename) === '.ts') {
-    data.entry = path.join(__dirname, 'loader-worker.ts');
-    return new Worker(TS_BOOTSTRAP, { eval: true, workerData: data });
-  }
-  return new Worker(path.join(__dirname, 'loader-worker.js'), { workerData: data });
+  const data: LoaderWorkerData = { kind: 'hrnet-loader', spec };
+  return startWorkerThread(__filename, __dirname, 'loader-worker', data as unknown as Record<string, unknown>);
 }
 
-/** Resolves when the worker reports `ready`; rejects when it fails or exits first. Leaves no listener behind. */
-function waitUntilReady(w: Worker, i: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      w.off('message', onMessage);
-      w.off('error', onError);
-      w.off('exit', onExit);
-    };
-    const onMessage = (msg: WorkerReply): void => {
-      if (msg.type !== 'ready') return;
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(new Error(`loader worker ${i} failed to start: ${err.message}`));
-    };
-    const onExit = (code: number): void => {
-      cleanup();
-      reject(new Error(`loader worker ${i} exited with code ${code} while starting`));
-    };
-    w.on('message', onMessage);
-    w.on('error', onError);
-    w.on('exit', onExit);
-  });
-}
 
 interface PendingJob {
   resolve: (r: BatchResult) => void;
@@ -184,7 +135,7 @@ export class SampleWorkerPool {
     const workers: Worker[] = [];
     try {
       for (let i = 0; i < size; i++) workers.push(startWorker(spec));
-      await Promise.all(workers.map((w, i) => waitUntilReady(w, i)));
+      await Promise.all(workers.map((w, i) => waitUntilReady(w, `loader worker ${i}`)));
     } catch (err) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw err;

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema';
 import { createPoseHRNet } from '../model/pose-hrnet';
 import { jointsMseLoss } from './loss';
 import { Adam } from './optim';
+import { ReplicaPool } from './replicas';
 import { trainStep } from './train-step';
 
 /** Options of {@link benchmarkModel}. */
@@ -20,6 +21,11 @@ export interface ModelBenchmarkOptions {
   steps?: number;
   /** Also profile one training step per kernel. */
   profile?: boolean;
+  /**
+   * Data-parallel replicas for the training figure (default 1): the batch is split between them,
+   * each on its own worker thread (see `replicas.ts`). The profile is of one replica's share.
+   */
+  replicas?: number;
 }
 
 /** One kernel's share of the profiled training step. */
@@ -31,6 +37,8 @@ export interface KernelTime {
 
 /** What {@link benchmarkModel} measured. */
 export interface ModelBenchmarkResult {
+  /** Replicas (worker threads) of the training figure; 1 is this thread. */
+  replicas: number;
   trainImagesPerSecond: number;
   trainStepSeconds: number;
   inferImagesPerSecondBatch1: number;
@@ -46,15 +54,39 @@ function median(values: number[]): number {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-function timed(fn: () => void, warmup: number, steps: number): number {
-  for (let i = 0; i < warmup; i++) fn();
+async function timed(fn: () => void | Promise<void>, warmup: number, steps: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t = process.hrtime.bigint();
-    fn();
+    await fn();
     times.push(Number(process.hrtime.bigint() - t) / 1e9);
   }
   return median(times);
+}
+
+/** Median seconds of a data-parallel training step of `n` random samples on `replicas` worker threads. */
+async function timedDataParallel(config: Config, n: number, replicas: number, warmup: number, steps: number): Promise<number> {
+  const cfg: Config = { ...config, GPUS: Array.from({ length: replicas }, (_, i) => i) };
+  const [w, h] = cfg.MODEL.IMAGE_SIZE;
+  const [hw, hh] = cfg.MODEL.HEATMAP_SIZE;
+  const k = cfg.MODEL.NUM_JOINTS;
+  const batch = tf.tidy(() => ({
+    n,
+    images: tf.randomNormal([n, h, w, 3], 0, 1, 'float32', 1).dataSync() as Float32Array,
+    target: tf.randomUniform([n, hh, hw, k], 0, 1, 'float32', 2).dataSync() as Float32Array,
+    targetWeight: new Float32Array(n * k).fill(1),
+  }));
+  const model = createPoseHRNet(cfg, { seed: 0 });
+  const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
+  const pool = await ReplicaPool.create(cfg);
+  try {
+    return await timed(async () => void (await pool.step(model, optimizer, batch)), warmup, steps);
+  } finally {
+    await pool.close();
+    optimizer.dispose();
+    model.dispose();
+  }
 }
 
 /** Measures training and inference speed of the config's network on random data. */
@@ -62,19 +94,24 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
   const warmup = opts.warmup ?? 1;
   const steps = opts.steps ?? 3;
   const n = opts.batch;
+  const replicas = opts.replicas ?? 1;
   const [w, h] = config.MODEL.IMAGE_SIZE;
   const [hw, hh] = config.MODEL.HEATMAP_SIZE;
   const k = config.MODEL.NUM_JOINTS;
   const model = createPoseHRNet(config, { seed: 0 });
   const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
   const images = tf.randomNormal([n, h, w, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const target = tf.randomUniform([n, hh, hw, k], 0, 1, 'float32', 2) as tf.Tensor4D;
-  const targetWeight = tf.ones([n, k]) as tf.Tensor2D;
+  // One replica's share of the batch for the in-process step (leak check, profile).
+  const share = Math.ceil(n / replicas);
+  const shareImages = tf.slice(images, [0, 0, 0, 0], [share, -1, -1, -1]) as tf.Tensor4D;
+  const target = tf.randomUniform([share, hh, hw, k], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const targetWeight = tf.ones([share, k]) as tf.Tensor2D;
   const one = tf.slice(images, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
   const loss = (o: tf.Tensor4D, t: tf.Tensor4D, wgt: tf.Tensor2D) => jointsMseLoss(o, t, wgt, true);
-  const step = () => void trainStep(model, optimizer, { images, target, targetWeight }, loss);
+  const step = () => void trainStep(model, optimizer, { images: shareImages, target, targetWeight }, loss);
   try {
-    const trainSeconds = timed(step, warmup, steps);
+    const trainSeconds = replicas > 1 ? await timedDataParallel(config, n, replicas, warmup, steps) : await timed(step, warmup, steps);
+    if (replicas > 1) step(); // creates the optimizer state before the leak check
     const before = tf.memory().numTensors;
     step();
     const leaked = tf.memory().numTensors - before;
@@ -83,8 +120,8 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
       y.dataSync();
       y.dispose();
     };
-    const inferN = timed(infer(images), warmup, steps);
-    const infer1 = timed(infer(one), warmup, steps);
+    const inferN = await timed(infer(images), warmup, steps);
+    const infer1 = await timed(infer(one), warmup, steps);
     let profile: KernelTime[] | undefined;
     if (opts.profile) {
       const info = await tf.profile(step);
@@ -98,6 +135,7 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
       profile = [...byKernel.values()].sort((a, b) => b.ms - a.ms);
     }
     return {
+      replicas,
       trainImagesPerSecond: n / trainSeconds,
       trainStepSeconds: trainSeconds,
       inferImagesPerSecondBatch1: 1 / infer1,
@@ -106,7 +144,7 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
       profile,
     };
   } finally {
-    tf.dispose([images, target, targetWeight, one]);
+    tf.dispose([images, shareImages, target, targetWeight, one]);
     optimizer.dispose();
     model.dispose();
   }

@@ -9,6 +9,7 @@
  * official layout); both are accepted. All functions are differentiable with `tf.grad`.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config/schema';
 
 /**
  * Reshapes target weights to broadcast against NHWC heatmaps.
@@ -128,4 +129,15 @@ export function jointsOhkmMseLoss(
     const perJoint = tf.mul(tf.mean(tf.square(diff), [1, 2]), 0.5) as tf.Tensor2D; // [N, K]
     return ohkmReduce(perJoint, topk);
   });
+}
+
+/** Loss of predicted heatmaps `[N, h, w, K]` against targets and joint weights `[N, K]`. */
+export type HeatmapLoss = (output: tf.Tensor4D, target: tf.Tensor4D, targetWeight: tf.Tensor2D) => tf.Scalar;
+
+/** The loss the config asks for: `LOSS.USE_OHKM` (with `TOPK`) or the joint-weighted MSE. */
+export function lossOfConfig(config: Pick<Config, 'LOSS'>): HeatmapLoss {
+  const { USE_OHKM, USE_TARGET_WEIGHT, TOPK } = config.LOSS;
+  return USE_OHKM
+    ? (o, t, w) => jointsOhkmMseLoss(o, t, w, USE_TARGET_WEIGHT, TOPK)
+    : (o, t, w) => jointsMseLoss(o, t, w, USE_TARGET_WEIGHT);
 }

@@ -4,7 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { PoseHRNet } from '../model/pose-hrnet';
+import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
+
+export type { HeatmapLoss } from './loss';
 
 /** A training batch. */
 export interface TrainBatch {
@@ -16,8 +19,6 @@ export interface TrainBatch {
   targetWeight: tf.Tensor2D;
 }
 
-/** Loss of predicted heatmaps against the batch's targets: `(output [N,h,w,K], target, targetWeight [N,K]) → scalar`. */
-export type HeatmapLoss = (output: tf.Tensor4D, target: tf.Tensor4D, targetWeight: tf.Tensor2D) => tf.Scalar;
 
 /** What one step measured. */
 export interface TrainStepResult {

@@ -26,10 +26,11 @@ import { loadStateDict, LoadStateDictReport } from '../io/state-dict';
 import { createPoseHRNet, PoseHRNet } from '../model/pose-hrnet';
 import { renderTrainingCurves, EpochMetrics } from '../viz/curves';
 import { savePng } from '../viz/save-png';
-import { jointsMseLoss, jointsOhkmMseLoss } from './loss';
+import { HeatmapLoss, lossOfConfig } from './loss';
+import { DataParallelStep, HostBatch, ReplicaPool } from './replicas';
 import { createOptimizer, Optimizer, OptimizerState } from './optim';
 import { multiStepLr } from './schedule';
-import { HeatmapLoss, trainStep } from './train-step';
+import { trainStep } from './train-step';
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -74,11 +75,6 @@ interface TrainingState {
   history: EpochRecord[];
 }
 
-const lossOf = (config: Config): HeatmapLoss =>
-  config.LOSS.USE_OHKM
-    ? (o, t, w) => jointsOhkmMseLoss(o, t, w, config.LOSS.USE_TARGET_WEIGHT, config.LOSS.TOPK)
-    : (o, t, w) => jointsMseLoss(o, t, w, config.LOSS.USE_TARGET_WEIGHT);
-
 /** Loads initial weights from a project checkpoint or an official `.pth`, non-strictly. */
 export function loadPretrained(model: PoseHRNet, file: string, prefixes?: string[]): LoadStateDictReport {
   const dict = file.endsWith('.pth') || file.endsWith('.pt') ? readPth(file) : readCheckpoint(file).stateDict;
@@ -101,6 +97,26 @@ async function validate(model: PoseHRNet, data: JointsDataset, config: Config): 
   return { name: 'AP', value: s.AP, table };
 }
 
+/** One training step on this thread; returns the loss and the predicted heatmaps `[n, h, w, K]`. */
+function stepInProcess(model: PoseHRNet, optimizer: Optimizer, batch: HostBatch, lossFn: HeatmapLoss, config: Config): DataParallelStep {
+  const n = batch.n;
+  const [w, h] = config.MODEL.IMAGE_SIZE;
+  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
+  const k = config.MODEL.NUM_JOINTS;
+  const images = tf.tensor4d(batch.images.subarray(0, n * h * w * 3), [n, h, w, 3]);
+  const target = tf.tensor4d(batch.target.subarray(0, n * hh * hw * k), [n, hh, hw, k]);
+  const targetWeight = tf.tensor2d(batch.targetWeight.subarray(0, n * k), [n, k]);
+  try {
+    const step = trainStep(model, optimizer, { images, target, targetWeight }, lossFn, true);
+    const out = step.output as tf.Tensor4D;
+    const output = out.dataSync() as Float32Array;
+    out.dispose();
+    return { loss: step.loss, output };
+  } finally {
+    tf.dispose([images, target, targetWeight]);
+  }
+}
+
 /** Trains a model as the config says; see the file header. */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { config, outDir } = opts;
@@ -120,6 +136,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const model = createPoseHRNet(config, { seed });
   let optimizer: Optimizer | undefined;
   let pool: SampleWorkerPool | undefined;
+  let replicas: ReplicaPool | undefined;
   try {
     if (opts.pretrained) {
       const report = loadPretrained(model, opts.pretrained, config.MODEL.EXTRA.PRETRAINED_LAYERS);
@@ -150,9 +167,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       log(`no ${ckptFile} to resume from: starting at epoch ${startEpoch}`);
     }
 
-    const lossFn = lossOf(config);
-    const batchSize = config.TRAIN.BATCH_SIZE_PER_GPU;
-    const [w, h] = config.MODEL.IMAGE_SIZE;
+    const lossFn = lossOfConfig(config);
+    // As the official train.py: BATCH_SIZE_PER_GPU × len(GPUS), one replica per entry of GPUS.
+    const batchSize = config.TRAIN.BATCH_SIZE_PER_GPU * config.GPUS.length;
     const [hw, hh] = config.MODEL.HEATMAP_SIZE;
     const k = trainSet.numJoints;
     let metricName = 'AP';
@@ -166,6 +183,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       } catch (e) {
         log(`warning: data workers could not start (${(e as Error).message}); preparing batches in-process`);
       }
+    }
+    if (config.GPUS.length > 1 && startEpoch < endEpoch) {
+      replicas = await ReplicaPool.create(config);
+      log(`data parallel: ${replicas.replicas} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples on ${replicas.threads} worker threads`);
     }
     for (let epoch = startEpoch; epoch < endEpoch; epoch++) {
       const lr = multiStepLr(config.TRAIN.LR, config.TRAIN.LR_STEP, config.TRAIN.LR_FACTOR, epoch, beginEpoch);
@@ -188,25 +209,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       let batches = 0;
       for await (const batch of loader) {
         const n = batch.size;
-        const images = tf.tensor4d(batch.images, [n, h, w, 3]);
-        const target = tf.tensor4d(batch.target, [n, hh, hw, k]);
-        const targetWeight = tf.tensor2d(batch.targetWeight, [n, k]);
-        try {
-          const step = trainStep(model, optimizer, { images, target, targetWeight }, lossFn, true);
-          const out = step.output as tf.Tensor4D;
-          const acc = heatmapAccuracy(nhwcToNchw(out.dataSync(), n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
-          out.dispose();
-          lossSum += step.loss * n;
-          accSum += acc.average * n;
-          seen += n;
-          batches++;
-          const sps = seen / ((Date.now() - started) / 1000);
-          bar?.update(batches, { loss: (lossSum / seen).toExponential(3), acc: (accSum / seen).toFixed(3), sps: sps.toFixed(1) });
-          if (!bar && (batches % config.PRINT_FREQ === 0 || batches === loader.numBatches)) {
-            log(`epoch ${epoch} [${batches}/${loader.numBatches}] loss ${(lossSum / seen).toExponential(3)} acc ${(accSum / seen).toFixed(3)} ${sps.toFixed(1)} img/s`);
-          }
-        } finally {
-          tf.dispose([images, target, targetWeight]);
+        const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
+        const step = replicas ? await replicas.step(model, optimizer, host) : stepInProcess(model, optimizer, host, lossFn, config);
+        const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
+        lossSum += step.loss * n;
+        accSum += acc.average * n;
+        seen += n;
+        batches++;
+        const sps = seen / ((Date.now() - started) / 1000);
+        bar?.update(batches, { loss: (lossSum / seen).toExponential(3), acc: (accSum / seen).toFixed(3), sps: sps.toFixed(1) });
+        if (!bar && (batches % config.PRINT_FREQ === 0 || batches === loader.numBatches)) {
+          log(`epoch ${epoch} [${batches}/${loader.numBatches}] loss ${(lossSum / seen).toExponential(3)} acc ${(accSum / seen).toFixed(3)} ${sps.toFixed(1)} img/s`);
         }
       }
       bar?.stop();
@@ -254,5 +267,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } finally {
     optimizer?.dispose();
     await pool?.close();
+    await replicas?.close();
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * Starting the project's worker threads from compiled JavaScript (`dist/`) or from the TypeScript
+ * sources (ts-jest, ts-node): from TypeScript the worker starts with a small bootstrap that compiles
+ * `.ts` files on require, then loads the entry.
+ */
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+
+/** Worker bootstrap for TypeScript sources: compile `.ts` files on require, then load the worker entry. */
+const TS_BOOTSTRAP = `
+const { workerData } = require('worker_threads');
+const Module = require('module');
+const fs = require('fs');
+const req = Module.createRequire(workerData.entry);
+const ts = req('typescript');
+Module._extensions['.ts'] = function (module, filename) {
+  const source = fs.readFileSync(filename, 'utf8');
+  const out = ts.transpileModule(source, {
+    fileName: filename,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
+  });
+  module._compile(out.outputText, filename);
+};
+req(workerData.entry);
+`;
+
+/**
+ * Starts the worker whose entry is `<dir>/<name>.js` (or `.ts` when `callerFile` is TypeScript).
+ * @param callerFile `__filename` of the module starting it, to tell compiled code from sources
+ * @param workerData passed to the worker (structured clone)
+ */
+export function startWorkerThread(callerFile: string, dir: string, name: string, workerData: Record<string, unknown>): Worker {
+  if (path.extname(callerFile) === '.ts') {
+    return new Worker(TS_BOOTSTRAP, { eval: true, workerData: { ...workerData, entry: path.join(dir, `${name}.ts`) } });
+  }
+  return new Worker(path.join(dir, `${name}.js`), { workerData });
+}
+
+/**
+ * Resolves when worker `w` posts `{ type: 'ready' }`; rejects when it posts `{ type: 'failed' }`,
+ * fails or exits first. Leaves no listener behind.
+ * @param label names the worker in errors, e.g. `loader worker 1`
+ */
+export function waitUntilReady(w: Worker, label: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
+    };
+    const onMessage = (msg: { type?: string; message?: string }): void => {
+      if (msg.type === 'ready') {
+        cleanup();
+        resolve();
+      } else if (msg.type === 'failed') {
+        cleanup();
+        reject(new Error(`${label} failed to start: ${msg.message ?? 'no message'}`));
+      }
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(new Error(`${label} failed to start: ${err.message}`));
+    };
+    const onExit = (code: number): void => {
+      cleanup();
+      reject(new Error(`${label} exited with code ${code} while starting`));
+    };
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
+  });
+}

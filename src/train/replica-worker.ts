@@ -1,0 +1,148 @@
+/**
+ * A data-parallel training replica, run as a worker thread by `replicas.ts`: its own backend and
+ * model copy. Per job it loads the model state it is sent, runs the train-mode forward and backward
+ * of the loss on its share of the batch, and returns the gradients, the loss, the predicted
+ * heatmaps and (when asked) the BatchNorm buffers its forward updated.
+ */
+import { parentPort, workerData } from 'worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend/select';
+import type { Config } from '../config/schema';
+import { createPoseHRNet, PoseHRNet } from '../model/pose-hrnet';
+import { lossOfConfig } from './loss';
+
+/** `workerData` of a replica worker. */
+export interface ReplicaWorkerData {
+  kind: 'hrnet-replica';
+  config: Config;
+  /** Backend to load (`undefined`: automatic). */
+  backend?: string;
+}
+
+/** The model state sent with each job: every variable in state-dict order, and the counters. */
+export interface ReplicaState {
+  values: Float32Array[];
+  counters: number[];
+}
+
+/** One replica's share of a step. */
+export interface ReplicaJob {
+  id: number;
+  state: ReplicaState;
+  n: number;
+  images: Float32Array;
+  target: Float32Array;
+  targetWeight: Float32Array;
+  /** Return the BatchNorm buffers and counters after the forward (replica 0). */
+  returnBuffers: boolean;
+}
+
+/** What a replica returns. */
+export interface ReplicaResult {
+  id: number;
+  loss: number;
+  /** Gradients of the replica's mean loss, one per trainable parameter in state-dict order. */
+  grads: Float32Array[];
+  /** Predicted heatmaps `[n, h, w, K]`. */
+  output: Float32Array;
+  /** Variables and counters after the forward, when `returnBuffers` was set. */
+  state?: ReplicaState;
+}
+
+/** Messages sent by a replica worker. */
+export type ReplicaReply = { type: 'ready' } | ({ type: 'done' } & ReplicaResult) | { type: 'failed'; id: number; message: string };
+
+/** `a` in a buffer of its own, safe to transfer (the cpu backend's `dataSync` returns its own storage). */
+function ownCopy(a: Float32Array): Float32Array {
+  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && tf.getBackend() === 'wasm' ? a : a.slice();
+}
+
+/** Loads `state` into `model` (variables in state-dict order, then counters). */
+export function assignState(model: PoseHRNet, state: ReplicaState): void {
+  const entries = model.params.list();
+  const counterNames = model.params.keys().filter((k) => model.params.hasCounter(k));
+  if (entries.length !== state.values.length || counterNames.length !== state.counters.length) {
+    throw new Error(`replica state has ${state.values.length} tensors and ${state.counters.length} counters, the model ${entries.length} and ${counterNames.length}`);
+  }
+  entries.forEach((e, i) => {
+    const t = tf.tensor(state.values[i], e.variable.shape, 'float32');
+    e.variable.assign(t);
+    t.dispose();
+  });
+  counterNames.forEach((name, i) => model.params.setCounter(name, state.counters[i]));
+}
+
+/** Reads the state of `model` (variables in state-dict order, then counters). */
+export function readState(model: PoseHRNet): ReplicaState {
+  const values = model.params.list().map((e) => ownCopy(e.variable.dataSync() as Float32Array));
+  const counters = model.params
+    .keys()
+    .filter((k) => model.params.hasCounter(k))
+    .map((k) => model.params.counter(k));
+  return { values, counters };
+}
+
+/** Runs one replica job on `model`. */
+export function runReplicaJob(model: PoseHRNet, config: Config, job: ReplicaJob): ReplicaResult {
+  assignState(model, job.state);
+  const [w, h] = config.MODEL.IMAGE_SIZE;
+  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
+  const k = config.MODEL.NUM_JOINTS;
+  const loss = lossOfConfig(config);
+  const params = model.params.parameters();
+  const images = tf.tensor4d(job.images, [job.n, h, w, 3]);
+  const target = tf.tensor4d(job.target, [job.n, hh, hw, k]);
+  const targetWeight = tf.tensor2d(job.targetWeight, [job.n, k]);
+  let output: tf.Tensor | undefined;
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      const out = model.forward(images, { training: true });
+      output = tf.keep(out.clone());
+      return loss(out, target, targetWeight);
+    }, params.map((p) => p.variable));
+    try {
+      const gradValues = params.map((p) => {
+        const g = grads[p.variable.name];
+        if (g === undefined) throw new Error(`no gradient for ${p.name}`);
+        return ownCopy(g.dataSync() as Float32Array);
+      });
+      return {
+        id: job.id,
+        loss: value.dataSync()[0],
+        grads: gradValues,
+        output: ownCopy((output as tf.Tensor).dataSync() as Float32Array),
+        state: job.returnBuffers ? readState(model) : undefined,
+      };
+    } finally {
+      value.dispose();
+      tf.dispose(Object.values(grads));
+    }
+  } finally {
+    tf.dispose([images, target, targetWeight]);
+    output?.dispose();
+  }
+}
+
+async function serve(data: ReplicaWorkerData): Promise<void> {
+  const port = parentPort;
+  if (port === null) return;
+  await initBackend({ preferred: data.backend, quiet: true });
+  const model = createPoseHRNet(data.config, { seed: 0 });
+  port.on('message', (job: ReplicaJob) => {
+    try {
+      const result = runReplicaJob(model, data.config, job);
+      const transfer = [...result.grads, result.output, ...(result.state?.values ?? [])].map((a) => a.buffer as ArrayBuffer);
+      port.postMessage({ type: 'done', ...result } satisfies ReplicaReply, transfer);
+    } catch (e) {
+      port.postMessage({ type: 'failed', id: job.id, message: (e as Error).stack ?? String(e) } satisfies ReplicaReply);
+    }
+  });
+  port.postMessage({ type: 'ready' } satisfies ReplicaReply);
+}
+
+const data = workerData as Partial<ReplicaWorkerData> | null;
+if (data?.kind === 'hrnet-replica') {
+  serve(data as ReplicaWorkerData).catch((e: unknown) => {
+    parentPort?.postMessage({ type: 'failed', id: -1, message: (e as Error).stack ?? String(e) } satisfies ReplicaReply);
+  });
+}

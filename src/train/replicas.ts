@@ -1,0 +1,208 @@
+/**
+ * Data-parallel training on worker threads, as the official multi-GPU training does it with
+ * `nn.DataParallel`: the batch is `BATCH_SIZE_PER_GPU × len(GPUS)`, split into one chunk per entry
+ * of `GPUS` (a replica); each replica runs the train-mode forward (BatchNorm statistics of its own
+ * chunk) and backward on a copy of the model; the gradient of the full-batch loss, the chunk
+ * gradients weighted by chunk size, drives one optimizer step on the main model; the BatchNorm
+ * running statistics are those replica 0 computed.
+ *
+ * On backends that use one core (WASM, cpu) this is how training uses all of them: replicas run
+ * on `min(replicas, cores)` threads, each with its own backend, several replicas per thread in
+ * turn when there are fewer cores. Results depend on the number of replicas, not of threads.
+ */
+import * as os from 'os';
+import type { Worker } from 'worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config/schema';
+import { startWorkerThread, waitUntilReady } from '../io/worker-thread';
+import type { PoseHRNet } from '../model/pose-hrnet';
+import type { Optimizer } from './optim';
+import { assignState, readState, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaWorkerData } from './replica-worker';
+
+/** A batch as the loader delivers it (buffers may be longer than `n` samples). */
+export interface HostBatch {
+  n: number;
+  images: Float32Array;
+  target: Float32Array;
+  targetWeight: Float32Array;
+}
+
+/** What one data-parallel step measured. */
+export interface DataParallelStep {
+  /** The full-batch loss. */
+  loss: number;
+  /** Predicted heatmaps of the whole batch `[n, h, w, K]`. */
+  output: Float32Array;
+}
+
+/** Gradients of the full-batch loss, one per trainable parameter in state-dict order. */
+export interface DataParallelGradients extends DataParallelStep {
+  grads: Float32Array[];
+}
+
+/** Chunk sizes of `n` samples over `replicas`, as `torch.nn.parallel.scatter` splits them (ceil-sized chunks). */
+export function chunkSizes(n: number, replicas: number): number[] {
+  const size = Math.ceil(n / replicas);
+  const out: number[] = [];
+  for (let start = 0; start < n; start += size) out.push(Math.min(size, n - start));
+  return out;
+}
+
+/** Options of {@link ReplicaPool.create}. */
+export interface ReplicaPoolOptions {
+  /** Worker threads (default: `min(replicas, os.availableParallelism())`). */
+  threads?: number;
+  /** Backend of the workers (default: the backend in use here, when it is WASM or cpu; else automatic). */
+  backend?: string;
+}
+
+interface Pending {
+  resolve: (r: ReplicaResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Worker threads that hold training replicas of one model config. `close()` it at the end. */
+export class ReplicaPool {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly config: Config,
+    /** Number of replicas: `len(GPUS)`. */
+    readonly replicas: number,
+  ) {
+    workers.forEach((w, i) => {
+      w.on('message', (msg: ReplicaReply) => this.onMessage(msg));
+      w.on('error', (err: Error) => this.failAll(new Error(`replica worker ${i} failed: ${err.message}`)));
+      w.on('exit', (code) => {
+        if (!this.closed) this.failAll(new Error(`replica worker ${i} exited with code ${code}`));
+      });
+    });
+  }
+
+  /** Starts the workers for `config` (one replica per entry of `GPUS`) and waits until they are ready. */
+  static async create(config: Config, opts: ReplicaPoolOptions = {}): Promise<ReplicaPool> {
+    const replicas = config.GPUS.length;
+    const threads = opts.threads ?? Math.min(replicas, os.availableParallelism());
+    if (!(Number.isInteger(threads) && threads > 0)) throw new Error(`ReplicaPool: threads must be a positive integer, got ${threads}`);
+    const current = tf.getBackend();
+    const backend = opts.backend ?? (current === 'wasm' || current === 'cpu' ? current : undefined);
+    const data: ReplicaWorkerData = { kind: 'hrnet-replica', config, backend };
+    const workers: Worker[] = [];
+    try {
+      for (let i = 0; i < threads; i++) workers.push(startWorkerThread(__filename, __dirname, 'replica-worker', data as unknown as Record<string, unknown>));
+      await Promise.all(workers.map((w, i) => waitUntilReady(w, `replica worker ${i}`)));
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+    return new ReplicaPool(workers, config, replicas);
+  }
+
+  /** Number of worker threads. */
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Gradients of the full-batch loss at the current weights of `model`, computed by the replicas;
+   * `model`'s BatchNorm buffers and counters become replica 0's.
+   */
+  async gradients(model: PoseHRNet, batch: HostBatch): Promise<DataParallelGradients> {
+    if (this.closed) throw new Error('ReplicaPool: closed');
+    const [w, h] = this.config.MODEL.IMAGE_SIZE;
+    const [hw, hh] = this.config.MODEL.HEATMAP_SIZE;
+    const k = this.config.MODEL.NUM_JOINTS;
+    const per = { images: h * w * 3, target: hh * hw * k, weight: k };
+    const sizes = chunkSizes(batch.n, this.replicas);
+    const state = readState(model);
+    let start = 0;
+    const results = await Promise.all(
+      sizes.map((n, r) => {
+        const job: ReplicaJob = {
+          id: this.nextId++,
+          state,
+          n,
+          images: batch.images.slice(start * per.images, (start + n) * per.images),
+          target: batch.target.slice(start * per.target, (start + n) * per.target),
+          targetWeight: batch.targetWeight.slice(start * per.weight, (start + n) * per.weight),
+          returnBuffers: r === 0,
+        };
+        start += n;
+        return this.run(r % this.workers.length, job);
+      }),
+    );
+    // Σ_r (n_r / n) · g_r, in replica order.
+    const grads = results[0].grads.map((g) => new Float32Array(g.length));
+    let loss = 0;
+    results.forEach((res, r) => {
+      const weight = sizes[r] / batch.n;
+      loss += weight * res.loss;
+      res.grads.forEach((g, i) => {
+        const acc = grads[i];
+        for (let j = 0; j < g.length; j++) acc[j] += weight * g[j];
+      });
+    });
+    const output = new Float32Array(batch.n * per.target);
+    let offset = 0;
+    for (const res of results) {
+      output.set(res.output, offset);
+      offset += res.output.length;
+    }
+    const replica0 = results[0].state;
+    if (replica0 === undefined) throw new Error('replica 0 returned no state');
+    assignState(model, replica0);
+    return { loss, output, grads };
+  }
+
+  /** One optimizer step on the full-batch gradient (see {@link gradients}). */
+  async step(model: PoseHRNet, optimizer: Optimizer, batch: HostBatch): Promise<DataParallelStep> {
+    const { loss, output, grads } = await this.gradients(model, batch);
+    const params = model.params.parameters();
+    const named: tf.NamedTensorMap = {};
+    params.forEach((p, i) => {
+      named[p.name] = tf.tensor(grads[i], p.variable.shape, 'float32');
+    });
+    try {
+      optimizer.step(named);
+    } finally {
+      tf.dispose(Object.values(named));
+    }
+    return { loss, output };
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new Error('ReplicaPool: closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private run(worker: number, job: ReplicaJob): Promise<ReplicaResult> {
+    return new Promise<ReplicaResult>((resolve, reject) => {
+      this.pending.set(job.id, { resolve, reject });
+      this.workers[worker].postMessage(job);
+    });
+  }
+
+  private onMessage(msg: ReplicaReply): void {
+    if (msg.type === 'ready') return;
+    if (msg.type === 'failed' && msg.id < 0) {
+      this.failAll(new Error(`replica worker failed: ${msg.message}`));
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (p === undefined) return;
+    this.pending.delete(msg.id);
+    if (msg.type === 'failed') p.reject(new Error(`replica job failed: ${msg.message}`));
+    else p.resolve(msg);
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Data-parallel training: the batch split, and the gradients the replica threads return against
+ * the same replica computations run on this thread.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { loadConfig } from '../../src/config/load';
+import { createPoseHRNet } from '../../src/model/pose-hrnet';
+import { chunkSizes, ReplicaPool } from '../../src/train/replicas';
+import { readState, runReplicaJob } from '../../src/train/replica-worker';
+import { useTestBackend } from '../helpers/backend';
+
+const config = () =>
+  loadConfig('configs/synthetic/w16_128x96.yaml', [
+    'GPUS=[0,1]',
+    'MODEL.IMAGE_SIZE=[64,64]',
+    'MODEL.HEATMAP_SIZE=[16,16]',
+    'MODEL.EXTRA.STAGE2.NUM_CHANNELS=[8,16]',
+    'MODEL.EXTRA.STAGE3.NUM_CHANNELS=[8,16,32]',
+    'MODEL.EXTRA.STAGE4.NUM_CHANNELS=[8,16,32,64]',
+  ]);
+
+function randomBatch(n: number, seed: number): { n: number; images: Float32Array; target: Float32Array; targetWeight: Float32Array } {
+  return tf.tidy(() => ({
+    n,
+    images: tf.randomNormal([n, 64, 64, 3], 0, 1, 'float32', seed).dataSync() as Float32Array,
+    target: tf.randomUniform([n, 16, 16, 17], 0, 1, 'float32', seed + 1).dataSync() as Float32Array,
+    targetWeight: tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([n, 17], 0, 1, 'float32', seed + 2), 0.2), 'float32')).dataSync() as Float32Array,
+  }));
+}
+
+describe('chunkSizes', () => {
+  it('splits as torch scatter does: ceil-sized chunks, fewer replicas when the batch is small', () => {
+    expect(chunkSizes(16, 2)).toEqual([8, 8]);
+    expect(chunkSizes(5, 2)).toEqual([3, 2]);
+    expect(chunkSizes(10, 4)).toEqual([3, 3, 3, 1]);
+    expect(chunkSizes(2, 4)).toEqual([1, 1]);
+  });
+});
+
+describe('ReplicaPool', () => {
+  beforeAll(async () => {
+    await useTestBackend();
+  });
+
+  it('returns the size-weighted mean of the replica gradients and replica 0 BatchNorm statistics, on 1 or 2 threads', async () => {
+    const cfg = config();
+    const batch = randomBatch(5, 11);
+    // The reference: each chunk's job on this thread, from the same initial state.
+    const ref = createPoseHRNet(cfg, { seed: 4 });
+    const state = readState(ref);
+    const sizes = chunkSizes(5, 2);
+    const per = [64 * 64 * 3, 16 * 16 * 17, 17];
+    let start = 0;
+    const jobs = sizes.map((n, r) => {
+      const job = {
+        id: r,
+        state: { values: state.values.map((v) => v.slice()), counters: [...state.counters] },
+        n,
+        images: batch.images.slice(start * per[0], (start + n) * per[0]),
+        target: batch.target.slice(start * per[1], (start + n) * per[1]),
+        targetWeight: batch.targetWeight.slice(start * per[2], (start + n) * per[2]),
+        returnBuffers: r === 0,
+      };
+      start += n;
+      return runReplicaJob(ref, cfg, job);
+    });
+    const expectedLoss = (3 / 5) * jobs[0].loss + (2 / 5) * jobs[1].loss;
+    // Accumulated in float32, replica by replica.
+    const expectedGrads = jobs[0].grads.map((g, i) => {
+      const acc = new Float32Array(g.length);
+      g.forEach((v, j) => (acc[j] += (3 / 5) * v));
+      jobs[1].grads[i].forEach((v, j) => (acc[j] += (2 / 5) * v));
+      return acc;
+    });
+    ref.dispose();
+
+    for (const threads of [2, 1]) {
+      const model = createPoseHRNet(cfg, { seed: 4 });
+      const pool = await ReplicaPool.create(cfg, { threads });
+      try {
+        const before = tf.memory().numTensors;
+        const got = await pool.gradients(model, batch);
+        expect(tf.memory().numTensors).toBe(before);
+        expect(got.loss).toBeCloseTo(expectedLoss, 12);
+        got.grads.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(expectedGrads[i])));
+        expect(got.output.length).toBe(5 * 16 * 16 * 17);
+        // BatchNorm buffers and counters: replica 0's.
+        const after = readState(model);
+        after.values.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(jobs[0].state?.values[i] ?? [])));
+        expect(after.counters).toEqual(jobs[0].state?.counters);
+      } finally {
+        await pool.close();
+        model.dispose();
+      }
+    }
+  }, 120000);
+});
