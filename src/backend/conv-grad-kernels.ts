@@ -127,6 +127,11 @@ function filterGradientColumns(calls: KernelCalls, xt: tf.TensorInfo, info: tf.b
   const p = n * oh * ow;
   return calls.produce([kh * kw * ci, p], (cols) => {
     const src = calls.view(xt);
+    // Rows of stride-1 columns are contiguous runs of the input: copied with copyWithin over one
+    // array spanning both (on WASM they share the heap), which allocates nothing per run.
+    const shared = cols.buffer === src.buffer ? new Float32Array(cols.buffer) : null;
+    const colsBase = shared ? cols.byteOffset / 4 : 0;
+    const srcBase = shared ? src.byteOffset / 4 : 0;
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         // Output columns x whose input column x·sw + j − left lies inside [0, w).
@@ -142,13 +147,15 @@ function filterGradientColumns(calls: KernelCalls, xt: tf.TensorInfo, info: tf.b
                 cols.fill(0, dst, dst + ow);
                 continue;
               }
-              if (x0 > 0) cols.fill(0, dst, dst + x0);
-              if (x1 < ow) cols.fill(0, dst + x1, dst + ow);
+              for (let x = 0; x < x0; x++) cols[dst + x] = 0;
+              for (let x = x1; x < ow; x++) cols[dst + x] = 0;
               const from = plane + row * w + x0 * sw + j - left;
-              if (sw === 1) {
-                cols.set(src.subarray(from, from + x1 - x0), dst + x0);
-              } else {
+              if (sw !== 1) {
                 for (let x = x0, k = from; x < x1; x++, k += sw) cols[dst + x] = src[k];
+              } else if (shared) {
+                shared.copyWithin(colsBase + dst + x0, srcBase + from, srcBase + from + x1 - x0);
+              } else {
+                cols.set(src.subarray(from, from + x1 - x0), dst + x0);
               }
             }
           }
