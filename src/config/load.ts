@@ -29,7 +29,7 @@ interface FieldSection {
 type FieldNode = ConfigField | FieldSection;
 
 const ROOT_FIELDS = CONFIG_FIELDS as unknown as FieldSection;
-const STAGES = ['STAGE2', 'STAGE3', 'STAGE4'] as const;
+const STAGES = ['STAGE1', 'STAGE2', 'STAGE3', 'STAGE4'] as const;
 /** Stride of the network output (stem: two stride-2 convs). */
 const OUTPUT_STRIDE = 4;
 
@@ -310,6 +310,9 @@ export function validateConfig(config: Config, file: string): void {
   checkComplete(config as unknown as Tree, ROOT_FIELDS, [], file);
 
   const extra = config.MODEL.EXTRA;
+  for (const [field, value] of [['NUM_MODULES', extra.STAGE1.NUM_MODULES], ['NUM_BRANCHES', extra.STAGE1.NUM_BRANCHES]] as const) {
+    if (value !== 1) rejectKey(file, `MODEL.EXTRA.STAGE1.${field}`, `must be 1: STAGE1 is layer1, one sequence of blocks at one resolution (got ${value})`);
+  }
   let previous: { name: string; branches: number } | undefined;
   for (const name of STAGES) {
     const stage = extra[name];

@@ -47,6 +47,11 @@ export interface ModelExtra {
   PRETRAINED_LAYERS: string[];
   /** Kernel of the final heatmap conv: 1, or 3 with padding 1. */
   readonly FINAL_CONV_KERNEL: 1 | 3;
+  /**
+   * `layer1`, the single-branch stage after the stem (the key of the HigherHRNet/HRNet-classification
+   * configs). The official pose code hard-codes it to 4 Bottlenecks of 64 planes, the default here.
+   */
+  readonly STAGE1: StageConfig;
   readonly STAGE2: StageConfig;
   readonly STAGE3: StageConfig;
   readonly STAGE4: StageConfig;
@@ -260,6 +265,14 @@ function defaultModelExtra(): ModelExtra {
   return {
     PRETRAINED_LAYERS: ['*'],
     FINAL_CONV_KERNEL: 1,
+    STAGE1: {
+      NUM_MODULES: 1,
+      NUM_BRANCHES: 1,
+      BLOCK: 'BOTTLENECK',
+      NUM_BLOCKS: [4],
+      NUM_CHANNELS: [64],
+      FUSE_METHOD: 'SUM',
+    },
     STAGE2: {
       NUM_MODULES: 1,
       NUM_BRANCHES: 2,
@@ -467,6 +480,7 @@ export const CONFIG_FIELDS: ConfigFieldTree<Config> = {
     EXTRA: {
       PRETRAINED_LAYERS: { kind: 'stringList' },
       FINAL_CONV_KERNEL: { kind: 'number', integer: true, oneOf: [1, 3] },
+      STAGE1: stageFields,
       STAGE2: stageFields,
       STAGE3: stageFields,
       STAGE4: stageFields,

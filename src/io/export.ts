@@ -221,9 +221,9 @@ class LayersGraphBuilder {
   network(input: tf.SymbolicTensor): tf.SymbolicTensor {
     let y = this.relu(this.bn(this.conv(input, 'conv1', 2), 'bn1'), 'bn1.relu');
     y = this.relu(this.bn(this.conv(y, 'conv2', 2), 'bn2'), 'bn2.relu');
-    y = this.blocks(y, 'layer1', 'BOTTLENECK', countIndexed(this.model, 'layer1', 'conv1.weight'));
-    let ys = [y];
     const extra = this.model.extra;
+    y = this.blocks(y, 'layer1', extra.STAGE1.BLOCK, countIndexed(this.model, 'layer1', 'conv1.weight'));
+    let ys = [y];
     [extra.STAGE2, extra.STAGE3, extra.STAGE4].forEach((cfg, s) => {
       const k = s + 2;
       ys = this.transition(ys, `transition${k - 1}`, cfg.NUM_CHANNELS.length);

@@ -1,6 +1,6 @@
 /**
  * `PoseHRNet`: the official `PoseHighResolutionNet` — stem (two conv3×3/2 + BN + ReLU, 64 ch),
- * `layer1` (4 Bottlenecks, 64 planes → 256 ch), transitions and stages 2–4 built from
+ * `layer1` (`MODEL.EXTRA.STAGE1`, officially 4 Bottlenecks of 64 planes → 256 ch), transitions and stages 2–4 built from
  * `MODEL.EXTRA.STAGE2…4`, and `final_layer` (conv with bias, kernel `FINAL_CONV_KERNEL`) producing
  * one heatmap per joint at stride 4.
  *
@@ -70,7 +70,8 @@ export class PoseHRNet {
     this.bn1 = new BatchNorm2d(store, 'bn1', 64);
     this.conv2 = new Conv2d(store, 'conv2', { inChannels: 64, outChannels: 64, kernelSize: 3, stride: 2, padding: 1 }, init);
     this.bn2 = new BatchNorm2d(store, 'bn2', 64);
-    const layer1 = makeBlockSequence(store, 'layer1', 'BOTTLENECK', 64, 64, 4, init);
+    const s1 = spec.EXTRA.STAGE1;
+    const layer1 = makeBlockSequence(store, 'layer1', s1.BLOCK, 64, s1.NUM_CHANNELS[0], s1.NUM_BLOCKS[0], init);
     this.layer1 = layer1.blocks;
 
     let preChannels = [layer1.outChannels];

@@ -15,7 +15,7 @@ import { trainStep } from './train-step';
 export interface ModelBenchmarkOptions {
   /** Training and inference batch size. */
   batch: number;
-  /** Untimed steps first (default 1). */
+  /** Untimed steps first (default 2: the first steps grow the WASM heap). */
   warmup?: number;
   /** Timed steps (default 3). */
   steps?: number;
@@ -91,7 +91,7 @@ async function timedDataParallel(config: Config, n: number, replicas: number, wa
 
 /** Measures training and inference speed of the config's network on random data. */
 export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions): Promise<ModelBenchmarkResult> {
-  const warmup = opts.warmup ?? 1;
+  const warmup = opts.warmup ?? 2;
   const steps = opts.steps ?? 3;
   const n = opts.batch;
   const replicas = opts.replicas ?? 1;

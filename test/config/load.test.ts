@@ -124,8 +124,10 @@ describe('shipped configs', () => {
   ])('%s has the architecture of the official experiment (fixtures/arch/%s.json)', (name, arch) => {
     const official = readFixtureJson<ArchFixture>(`arch/${arch}.json`);
     const config = loadConfig(path.join(CONFIGS_DIR, name));
-    const { PRETRAINED_LAYERS, ...architecture } = config.MODEL.EXTRA;
+    const { PRETRAINED_LAYERS, STAGE1, ...architecture } = config.MODEL.EXTRA;
     expect(architecture).toEqual(official.extra);
+    // The official pose code hard-codes layer1 as 4 Bottlenecks of 64 planes.
+    expect(STAGE1).toEqual({ NUM_MODULES: 1, NUM_BRANCHES: 1, BLOCK: 'BOTTLENECK', NUM_BLOCKS: [4], NUM_CHANNELS: [64], FUSE_METHOD: 'SUM' });
     expect(PRETRAINED_LAYERS).not.toContain('final_layer');
     expect(config.MODEL.IMAGE_SIZE).toEqual(official.image_size_wh);
     expect(config.MODEL.HEATMAP_SIZE).toEqual(official.heatmap_size_wh);
@@ -461,6 +463,21 @@ describe('semantic checks', () => {
     ]);
     expect(err.key).toBe('MODEL.EXTRA.STAGE4.NUM_BRANCHES');
     expect(err.message).toContain('2 is fewer than the 3 branches of STAGE3');
+  });
+
+  it('STAGE1 is one module of one branch (layer1), with one block count and one width', () => {
+    const modules = check(['MODEL.EXTRA.STAGE1.NUM_MODULES=2']);
+    expect(modules.key).toBe('MODEL.EXTRA.STAGE1.NUM_MODULES');
+    expect(modules.message).toContain('must be 1');
+    expect(check(['MODEL.EXTRA.STAGE1.NUM_CHANNELS=[32,64]']).key).toBe('MODEL.EXTRA.STAGE1.NUM_CHANNELS');
+    expect(applyOverrides(base, ['MODEL.EXTRA.STAGE1.BLOCK=BASIC', 'MODEL.EXTRA.STAGE1.NUM_BLOCKS=[2]', 'MODEL.EXTRA.STAGE1.NUM_CHANNELS=[32]']).MODEL.EXTRA.STAGE1).toEqual({
+      NUM_MODULES: 1,
+      NUM_BRANCHES: 1,
+      BLOCK: 'BASIC',
+      NUM_BLOCKS: [2],
+      NUM_CHANNELS: [32],
+      FUSE_METHOD: 'SUM',
+    });
   });
 
   it('counts are positive integers', () => {

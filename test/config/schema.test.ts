@@ -51,8 +51,10 @@ describe('defaultConfig', () => {
 
   it('defaults MODEL.EXTRA to the official HRNet-W32 architecture', () => {
     const w32 = readFixtureJson<ArchFixture>('arch/w32_256x192.json');
-    const { PRETRAINED_LAYERS, ...architecture } = c.MODEL.EXTRA;
+    const { PRETRAINED_LAYERS, STAGE1, ...architecture } = c.MODEL.EXTRA;
     expect(architecture).toEqual(w32.extra);
+    // The official pose code hard-codes layer1 as 4 Bottlenecks of 64 planes.
+    expect(STAGE1).toEqual({ NUM_MODULES: 1, NUM_BRANCHES: 1, BLOCK: 'BOTTLENECK', NUM_BLOCKS: [4], NUM_CHANNELS: [64], FUSE_METHOD: 'SUM' });
     expect(PRETRAINED_LAYERS).toEqual(['*']);
   });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { PoseHRNet } from '../../src/model/pose-hrnet';
-import type { ModelExtra } from '../../src/config/schema';
+import { defaultConfig, type ModelExtra } from '../../src/config/schema';
 import { readFixtureJson } from '../helpers/fixtures';
 import { useTestBackend } from '../helpers/backend';
 
@@ -11,7 +11,8 @@ beforeAll(async () => {
 interface ArchFixture {
   image_size_wh: [number, number];
   num_joints: number;
-  extra: Omit<ModelExtra, 'PRETRAINED_LAYERS'>;
+  /** The official pose code has no STAGE1 (layer1 is hard-coded). */
+  extra: Omit<ModelExtra, 'PRETRAINED_LAYERS' | 'STAGE1'>;
   num_parameters: number;
   macs_per_image: number;
   parameters_by_top_module: Record<string, number>;
@@ -33,7 +34,8 @@ describe.each(['w32_256x192', 'w48_384x288'])('PoseHRNet architecture %s', (name
     model = new PoseHRNet({
       NUM_JOINTS: arch.num_joints,
       IMAGE_SIZE: arch.image_size_wh,
-      EXTRA: { PRETRAINED_LAYERS: ['*'], ...arch.extra },
+      // The official pose code hard-codes layer1; here it is STAGE1, whose default is that layer1.
+      EXTRA: { PRETRAINED_LAYERS: ['*'], STAGE1: defaultConfig().MODEL.EXTRA.STAGE1, ...arch.extra },
     });
   });
   afterAll(() => model.dispose());
@@ -75,13 +77,14 @@ describe('PoseHRNet on other configurations', () => {
     FUSE_METHOD: 'SUM' as const,
   });
 
-  it('builds bottleneck stages, a 3×3 final conv, any joint count and input size', () => {
+  it('builds a STAGE1 of basic blocks, bottleneck stages, a 3×3 final conv, any joint count and input size', () => {
     const model = new PoseHRNet({
       NUM_JOINTS: 21,
       IMAGE_SIZE: [64, 96],
       EXTRA: {
         PRETRAINED_LAYERS: ['*'],
         FINAL_CONV_KERNEL: 3,
+        STAGE1: stage(1, 'BASIC', 1, 2, 32),
         STAGE2: stage(2, 'BOTTLENECK', 1, 1, 4),
         STAGE3: stage(3, 'BASIC', 2, 1, 4),
         STAGE4: stage(4, 'BASIC', 2, 2, 4),
@@ -96,6 +99,11 @@ describe('PoseHRNet on other configurations', () => {
       x.dispose();
       expect(tf.memory().numTensors).toBe(before - 1);
       expect(model.params.get('final_layer.weight').shape).toEqual([3, 3, 4, 21]);
+      // layer1 from STAGE1: two basic blocks of 32 channels, the first projecting the stem's 64.
+      expect(model.params.get('layer1.1.conv2.weight').shape).toEqual([3, 3, 32, 32]);
+      expect(model.params.hasVariable('layer1.0.downsample.0.weight')).toBe(true);
+      expect(model.params.hasVariable('layer1.0.conv3.weight')).toBe(false);
+      expect(model.params.hasVariable('layer1.2.conv1.weight')).toBe(false);
       // Bottleneck branches expand ×4: stage 2 outputs 16 and 32 channels, so transition2 adapts.
       expect(model.params.hasVariable('stage2.0.branches.0.0.conv3.weight')).toBe(true);
       expect(model.params.hasVariable('transition2.0.0.weight')).toBe(true);
@@ -115,6 +123,7 @@ describe('PoseHRNet on other configurations', () => {
       EXTRA: {
         PRETRAINED_LAYERS: ['*'],
         FINAL_CONV_KERNEL: 1,
+        STAGE1: stage(1, 'BOTTLENECK', 1, 4, 64),
         STAGE2: stage(2, 'BASIC', 1, 1, 2),
         STAGE3: stage(3, 'BASIC', 1, 1, 2),
         STAGE4: stage(4, 'BASIC', 1, 1, 2),
