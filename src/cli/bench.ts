@@ -66,9 +66,10 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       model = await benchmarkModel(config, { batch: args.batch, steps: args.steps, profile: args.profile, replicas });
       Object.assign(out, { config: path.basename(args.config), batch: args.batch, ...model, profile: model.profile?.slice(0, 15) });
       console.log(`${path.basename(args.config)}, batch ${args.batch}, ${backend.name}:`);
-      const on = model.replicas > 1 ? `, ${model.replicas} data-parallel replicas on worker threads` : ', this thread';
+      const on = model.replicas > 1 ? `, ${model.replicas} data-parallel replicas on worker threads` : ", this thread";
       console.log(`  training   ${model.trainImagesPerSecond.toFixed(2)} images/s (${model.trainStepSeconds.toFixed(2)} s a step${on})`);
-      console.log(`  inference  ${model.inferImagesPerSecondBatchN.toFixed(2)} images/s at batch ${args.batch}, ${model.inferImagesPerSecondBatch1.toFixed(2)} at batch 1`);
+      const split = model.replicas > 1 ? ` (split over ${model.replicas} worker threads)` : '';
+      console.log(`  inference  ${model.inferImagesPerSecondBatchN.toFixed(2)} images/s at batch ${args.batch}${split}, ${model.inferImagesPerSecondBatch1.toFixed(2)} at batch 1`);
       console.log(`  tensors leaked per training step: ${model.tensorsLeakedPerStep}`);
       if (model.profile) {
         console.log(`  top kernels of one training step of ${Math.ceil(args.batch / model.replicas)} images (one replica's share):`);

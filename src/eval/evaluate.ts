@@ -71,8 +71,35 @@ export function flippedHeatmaps(model: PoseHRNet, images: tf.Tensor4D, flipPairs
   });
 }
 
-/** Runs the model over every sample of a test-mode dataset and decodes the keypoints. */
-export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts: PredictOptions): Promise<DatasetPredictions> {
+/** The flip test: left/right joint pairs and whether to shift the flipped heatmaps (`TEST.SHIFT_HEATMAP`). */
+export interface FlipTest {
+  pairs: [number, number][];
+  shift: boolean;
+}
+
+/** Eval-mode heatmaps `[n, h, w, K]` of `model` for `images` `[n, H, W, 3]`, flip-averaged when `flip` is given. */
+export function inferHeatmaps(model: PoseHRNet, images: Float32Array, n: number, flip?: FlipTest): Float32Array {
+  const [w, h] = model.imageSize;
+  const heat = tf.tidy(() => {
+    const x = tf.tensor4d(images.subarray(0, n * h * w * 3), [n, h, w, 3]);
+    const out = model.forward(x, { training: false });
+    return flip ? tf.mul(tf.add(out, flippedHeatmaps(model, x, flip.pairs, flip.shift)), 0.5) : out;
+  });
+  try {
+    return heat.dataSync() as Float32Array;
+  } finally {
+    heat.dispose();
+  }
+}
+
+/** Computes heatmaps for a batch: `inferHeatmaps` on this thread, or the same on worker threads. */
+export type HeatmapInference = (images: Float32Array, n: number, flip?: FlipTest) => Promise<Float32Array>;
+
+/**
+ * Runs the model over every sample of a test-mode dataset and decodes the keypoints.
+ * @param infer where the heatmaps are computed (default: this thread, with `model`)
+ */
+export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts: PredictOptions, infer?: HeatmapInference): Promise<DatasetPredictions> {
   const k = data.dataset.numJoints;
   const total = data.length;
   const keypoints = new Float32Array(total * k * 3);
@@ -91,15 +118,10 @@ export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts
       scales.set(s.meta.scale, i * 2);
       metas.push(s.meta);
     }
-    const heat = tf.tidy(() => {
-      const x = tf.tensor4d(images, [n, h, w, 3]);
-      let out = model.forward(x, { training: false });
-      if (opts.flipTest) out = tf.mul(tf.add(out, flippedHeatmaps(model, x, data.dataset.meta.flipPairs, opts.shiftHeatmap)), 0.5);
-      return out;
-    });
-    const [, hh, hw] = heat.shape;
-    const nchw = nhwcToNchw(heat.dataSync(), n, hh, hw, k);
-    heat.dispose();
+    const flip = opts.flipTest ? { pairs: data.dataset.meta.flipPairs.map(([a, b]) => [a, b] as [number, number]), shift: opts.shiftHeatmap } : undefined;
+    const heat = infer ? await infer(images, n, flip) : inferHeatmaps(model, images, n, flip);
+    const [hw, hh] = [w / 4, h / 4];
+    const nchw = nhwcToNchw(heat, n, hh, hw, k);
     const { preds, maxvals } = getFinalPreds(nchw, [n, k, hh, hw], centers, scales, { postProcess: opts.postProcess, decode: opts.decode });
     for (let i = 0; i < n; i++) {
       const r = start + i;

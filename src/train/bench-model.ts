@@ -22,8 +22,9 @@ export interface ModelBenchmarkOptions {
   /** Also profile one training step per kernel. */
   profile?: boolean;
   /**
-   * Data-parallel replicas for the training figure (default 1): the batch is split between them,
-   * each on its own worker thread (see `replicas.ts`). The profile is of one replica's share.
+   * Data-parallel replicas for the training and batch-N inference figures (default 1): the batch is
+   * split between them, each on its own worker thread (see `replicas.ts`). Batch-1 inference runs on
+   * this thread. The profile is of one replica's share of a training step.
    */
   replicas?: number;
 }
@@ -65,8 +66,11 @@ async function timed(fn: () => void | Promise<void>, warmup: number, steps: numb
   return median(times);
 }
 
-/** Median seconds of a data-parallel training step of `n` random samples on `replicas` worker threads. */
-async function timedDataParallel(config: Config, n: number, replicas: number, warmup: number, steps: number): Promise<number> {
+/**
+ * Median seconds of a data-parallel training step of `n` random samples on `replicas` worker
+ * threads, and of eval-mode heatmaps of the same `n` images split over the threads.
+ */
+async function timedDataParallel(config: Config, n: number, replicas: number, warmup: number, steps: number): Promise<{ train: number; infer: number }> {
   const cfg: Config = { ...config, GPUS: Array.from({ length: replicas }, (_, i) => i) };
   const [w, h] = cfg.MODEL.IMAGE_SIZE;
   const [hw, hh] = cfg.MODEL.HEATMAP_SIZE;
@@ -81,7 +85,10 @@ async function timedDataParallel(config: Config, n: number, replicas: number, wa
   const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
   const pool = await ReplicaPool.create(cfg);
   try {
-    return await timed(async () => void (await pool.step(model, optimizer, batch)), warmup, steps);
+    const train = await timed(async () => void (await pool.step(model, optimizer, batch)), warmup, steps);
+    await pool.loadWeights(model);
+    const infer = await timed(async () => void (await pool.heatmaps(batch.images, n)), warmup, steps);
+    return { train, infer };
   } finally {
     await pool.close();
     optimizer.dispose();
@@ -110,7 +117,8 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
   const loss = (o: tf.Tensor4D, t: tf.Tensor4D, wgt: tf.Tensor2D) => jointsMseLoss(o, t, wgt, true);
   const step = () => void trainStep(model, optimizer, { images: shareImages, target, targetWeight }, loss);
   try {
-    const trainSeconds = replicas > 1 ? await timedDataParallel(config, n, replicas, warmup, steps) : await timed(step, warmup, steps);
+    const parallel = replicas > 1 ? await timedDataParallel(config, n, replicas, warmup, steps) : undefined;
+    const trainSeconds = parallel ? parallel.train : await timed(step, warmup, steps);
     if (replicas > 1) step(); // creates the optimizer state before the leak check
     const before = tf.memory().numTensors;
     step();
@@ -120,7 +128,8 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
       y.dataSync();
       y.dispose();
     };
-    const inferN = await timed(infer(images), warmup, steps);
+    // Batch N on the replica threads when there are some; batch 1 on this thread.
+    const inferN = parallel ? parallel.infer : await timed(infer(images), warmup, steps);
     const infer1 = await timed(infer(one), warmup, steps);
     let profile: KernelTime[] | undefined;
     if (opts.profile) {

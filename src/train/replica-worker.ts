@@ -1,13 +1,15 @@
 /**
  * A data-parallel training replica, run as a worker thread by `replicas.ts`: its own backend and
- * model copy. Per job it loads the model state it is sent, runs the train-mode forward and backward
- * of the loss on its share of the batch, and returns the gradients, the loss, the predicted
- * heatmaps and (when asked) the BatchNorm buffers its forward updated.
+ * model copy. Per train job it loads the model state it is sent, runs the train-mode forward and
+ * backward of the loss on its share of the batch, and returns the gradients, the loss, the
+ * predicted heatmaps and (when asked) the BatchNorm buffers its forward updated. Inference jobs
+ * return eval-mode heatmaps with the state of the last load job.
  */
 import { parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/select';
 import type { Config } from '../config/schema';
+import { FlipTest, inferHeatmaps } from '../eval/evaluate';
 import { createPoseHRNet, PoseHRNet } from '../model/pose-hrnet';
 import { lossOfConfig } from './loss';
 
@@ -25,8 +27,25 @@ export interface ReplicaState {
   counters: number[];
 }
 
+/** Loads a model state for the inference jobs that follow. */
+export interface LoadJob {
+  kind: 'load';
+  id: number;
+  state: ReplicaState;
+}
+
+/** Eval-mode heatmaps of `n` images with the last loaded state (flip-averaged when `flip` is given). */
+export interface InferJob {
+  kind: 'infer';
+  id: number;
+  n: number;
+  images: Float32Array;
+  flip?: FlipTest;
+}
+
 /** One replica's share of a step. */
 export interface ReplicaJob {
+  kind: 'train';
   id: number;
   state: ReplicaState;
   n: number;
@@ -49,8 +68,16 @@ export interface ReplicaResult {
   state?: ReplicaState;
 }
 
-/** Messages sent by a replica worker. */
-export type ReplicaReply = { type: 'ready' } | ({ type: 'done' } & ReplicaResult) | { type: 'failed'; id: number; message: string };
+/** Messages sent by a replica worker: `done` answers a train job, `output` a load or infer job. */
+export type ReplicaReply =
+  | { type: 'ready' }
+  | ({ type: 'done' } & ReplicaResult)
+  | { type: 'output'; id: number; heatmaps: Float32Array }
+  | { type: 'failed'; id: number; message: string };
+
+/** Any job a replica worker takes. */
+export type WorkerJob = ReplicaJob | LoadJob | InferJob;
+
 
 /** `a` in a buffer of its own, safe to transfer (the cpu backend's `dataSync` returns its own storage). */
 function ownCopy(a: Float32Array): Float32Array {
@@ -128,8 +155,18 @@ async function serve(data: ReplicaWorkerData): Promise<void> {
   if (port === null) return;
   await initBackend({ preferred: data.backend, quiet: true });
   const model = createPoseHRNet(data.config, { seed: 0 });
-  port.on('message', (job: ReplicaJob) => {
+  port.on('message', (job: WorkerJob) => {
     try {
+      if (job.kind === 'load') {
+        assignState(model, job.state);
+        port.postMessage({ type: 'output', id: job.id, heatmaps: new Float32Array(0) } satisfies ReplicaReply);
+        return;
+      }
+      if (job.kind === 'infer') {
+        const heatmaps = ownCopy(inferHeatmaps(model, job.images, job.n, job.flip));
+        port.postMessage({ type: 'output', id: job.id, heatmaps } satisfies ReplicaReply, [heatmaps.buffer as ArrayBuffer]);
+        return;
+      }
       const result = runReplicaJob(model, data.config, job);
       const transfer = [...result.grads, result.output, ...(result.state?.values ?? [])].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ type: 'done', ...result } satisfies ReplicaReply, transfer);

@@ -17,7 +17,8 @@ import type { Config } from '../config/schema';
 import { startWorkerThread, waitUntilReady } from '../io/worker-thread';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import type { Optimizer } from './optim';
-import { assignState, readState, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaWorkerData } from './replica-worker';
+import type { FlipTest } from '../eval/evaluate';
+import { assignState, readState, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaWorkerData, type WorkerJob } from './replica-worker';
 
 /** A batch as the loader delivers it (buffers may be longer than `n` samples). */
 export interface HostBatch {
@@ -57,11 +58,14 @@ export interface ReplicaPoolOptions {
 }
 
 interface Pending {
-  resolve: (r: ReplicaResult) => void;
+  resolve: (r: ReplicaResult | Float32Array) => void;
   reject: (e: Error) => void;
 }
 
-/** Worker threads that hold training replicas of one model config. `close()` it at the end. */
+/**
+ * Worker threads that hold training replicas of one model config, and also compute eval-mode
+ * heatmaps with the batch split over them. `close()` it at the end.
+ */
 export class ReplicaPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
@@ -122,6 +126,7 @@ export class ReplicaPool {
     const results = await Promise.all(
       sizes.map((n, r) => {
         const job: ReplicaJob = {
+          kind: 'train',
           id: this.nextId++,
           state,
           n,
@@ -181,9 +186,48 @@ export class ReplicaPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
+  /**
+   * Loads the weights and BatchNorm statistics of `model` into every worker, for {@link heatmaps}.
+   * Call it again whenever the weights change (training steps overwrite the workers' copies).
+   */
+  async loadWeights(model: PoseHRNet): Promise<void> {
+    const state = readState(model);
+    await Promise.all(this.workers.map((_, i) => this.post<Float32Array>(i, { kind: 'load', id: this.nextId++, state })));
+  }
+
+  /**
+   * Eval-mode heatmaps `[n, h, w, K]` of `images` with the weights of the last {@link loadWeights},
+   * the batch split over the worker threads (flip-averaged when `flip` is given).
+   */
+  async heatmaps(images: Float32Array, n: number, flip?: FlipTest): Promise<Float32Array> {
+    if (this.closed) throw new Error('ReplicaPool: closed');
+    const [w, h] = this.config.MODEL.IMAGE_SIZE;
+    const per = h * w * 3;
+    const sizes = chunkSizes(n, this.workers.length);
+    let start = 0;
+    const parts = await Promise.all(
+      sizes.map((m, i) => {
+        const job: InferJob = { kind: 'infer', id: this.nextId++, n: m, images: images.slice(start * per, (start + m) * per), flip };
+        start += m;
+        return this.post<Float32Array>(i, job);
+      }),
+    );
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return out;
+  }
+
   private run(worker: number, job: ReplicaJob): Promise<ReplicaResult> {
-    return new Promise<ReplicaResult>((resolve, reject) => {
-      this.pending.set(job.id, { resolve, reject });
+    return this.post<ReplicaResult>(worker, job);
+  }
+
+  private post<T extends ReplicaResult | Float32Array>(worker: number, job: WorkerJob): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(job.id, { resolve: resolve as (r: ReplicaResult | Float32Array) => void, reject });
       this.workers[worker].postMessage(job);
     });
   }
@@ -198,6 +242,7 @@ export class ReplicaPool {
     if (p === undefined) return;
     this.pending.delete(msg.id);
     if (msg.type === 'failed') p.reject(new Error(`replica job failed: ${msg.message}`));
+    else if (msg.type === 'output') p.resolve(msg.heatmaps);
     else p.resolve(msg);
   }
 

@@ -19,7 +19,7 @@ import { createLoader, defaultWorkerCount, SampleWorkerPool } from '../data/load
 import { heatmapAccuracy } from '../eval/accuracy';
 import { nhwcToNchw } from '../eval/decode';
 import { saveDebugPictures } from '../eval/debug-pictures';
-import { evaluateCoco, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
+import { evaluateCoco, FlipTest, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
 import { readCheckpoint, saveModelCheckpoint, StateValue, writeFileAtomic } from '../io/checkpoint';
 import { readPth } from '../io/pth';
 import { loadStateDict, LoadStateDictReport } from '../io/state-dict';
@@ -81,9 +81,11 @@ export function loadPretrained(model: PoseHRNet, file: string, prefixes?: string
   return loadStateDict(model, dict, { strict: false, prefixes, source: file });
 }
 
-/** Validation: COCO AP for COCO-format datasets. */
-async function validate(model: PoseHRNet, data: JointsDataset, config: Config): Promise<{ name: string; value: number; table: string[] }> {
-  const preds = await predictDataset(model, data, predictOptionsFromConfig(config));
+/** Validation: COCO AP for COCO-format datasets; heatmaps on the replica threads when there are some. */
+async function validate(model: PoseHRNet, data: JointsDataset, config: Config, replicas?: ReplicaPool): Promise<{ name: string; value: number; table: string[] }> {
+  if (replicas) await replicas.loadWeights(model);
+  const infer = replicas ? (images: Float32Array, n: number, flip?: FlipTest) => replicas.heatmaps(images, n, flip) : undefined;
+  const preds = await predictDataset(model, data, predictOptionsFromConfig(config), infer);
   if (config.DATASET.DATASET === 'mpii') {
     return { name: 'none', value: Number.NaN, table: ['MPII PCKh needs the head boxes of gt_valid.mat: use hrnet eval-pckh'] };
   }
@@ -224,7 +226,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       bar?.stop();
       const seconds = (Date.now() - started) / 1000;
-      const val = await validate(model, valData, config);
+      const val = await validate(model, valData, config, replicas);
       if (config.DEBUG.DEBUG) {
         await saveDebugPictures(model, valData, outDir, 'val', {
           joints: config.DEBUG.SAVE_BATCH_IMAGES_PRED,

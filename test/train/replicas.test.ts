@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
 import { chunkSizes, ReplicaPool } from '../../src/train/replicas';
 import { readState, runReplicaJob } from '../../src/train/replica-worker';
+import { inferHeatmaps } from '../../src/eval/evaluate';
 import { useTestBackend } from '../helpers/backend';
 
 const config = () =>
@@ -53,6 +54,7 @@ describe('ReplicaPool', () => {
     let start = 0;
     const jobs = sizes.map((n, r) => {
       const job = {
+        kind: 'train' as const,
         id: r,
         state: { values: state.values.map((v) => v.slice()), counters: [...state.counters] },
         n,
@@ -92,6 +94,25 @@ describe('ReplicaPool', () => {
         await pool.close();
         model.dispose();
       }
+    }
+  }, 120000);
+
+  it('computes eval-mode heatmaps split over the threads equal to this thread, with and without the flip test', async () => {
+    const cfg = config();
+    const model = createPoseHRNet(cfg, { seed: 6 });
+    const pool = await ReplicaPool.create(cfg, { threads: 2 });
+    try {
+      await pool.loadWeights(model);
+      const { images } = randomBatch(3, 21);
+      const flip = { pairs: [[1, 2], [3, 4]] as [number, number][], shift: true };
+      for (const f of [undefined, flip]) {
+        const here = inferHeatmaps(model, images, 3, f).slice();
+        const there = await pool.heatmaps(images, 3, f);
+        expect(Array.from(there)).toEqual(Array.from(here));
+      }
+    } finally {
+      await pool.close();
+      model.dispose();
     }
   }, 120000);
 });
