@@ -125,8 +125,13 @@ function filterGradientColumns(calls: KernelCalls, xt: tf.TensorInfo, info: tf.b
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const p = n * oh * ow;
+  // Strided columns: split each input row into its sw phases first ([…, W/sw, sw] → [sw, W/sw]),
+  // so that the columns one tap reads become a contiguous run of one phase.
+  const phased = sw > 1 && w % sw === 0;
+  const wq = phased ? w / sw : w;
+  const source = phased ? calls.reshapeView(calls.transpose(calls.reshapeView(xt, [ci * n * h, wq, sw]), [0, 2, 1]), [ci, n, h, w]) : xt;
   return calls.produce([kh * kw * ci, p], (cols) => {
-    const src = calls.view(xt);
+    const src = calls.view(source);
     // Rows of stride-1 columns are contiguous runs of the input: copied with copyWithin over one
     // array spanning both (on WASM they share the heap), which allocates nothing per run.
     const shared = cols.buffer === src.buffer ? new Float32Array(cols.buffer) : null;
@@ -149,8 +154,13 @@ function filterGradientColumns(calls: KernelCalls, xt: tf.TensorInfo, info: tf.b
               }
               for (let x = 0; x < x0; x++) cols[dst + x] = 0;
               for (let x = x1; x < ow; x++) cols[dst + x] = 0;
-              const from = plane + row * w + x0 * sw + j - left;
-              if (sw !== 1) {
+              let from = plane + row * w + x0 * sw + j - left;
+              if (phased) {
+                // Input column x·sw + j − left = sw·(x + q) + r with phase r: run x0…x1 of phase r.
+                const col = x0 * sw + j - left;
+                from = plane + row * w + (col % sw) * wq + Math.floor(col / sw);
+              }
+              if (sw !== 1 && !phased) {
                 for (let x = x0, k = from; x < x1; x++, k += sw) cols[dst + x] = src[k];
               } else if (shared) {
                 shared.copyWithin(colsBase + dst + x0, srcBase + from, srcBase + from + x1 - x0);
@@ -163,6 +173,23 @@ function filterGradientColumns(calls: KernelCalls, xt: tf.TensorInfo, info: tf.b
       }
     }
   });
+}
+
+/**
+ * Whether the matrix-product filter gradient is the faster one on WASM for this geometry, as
+ * measured on HRNet's layers: always for 1×1 stride-1 filters; otherwise when the output has at
+ * least 512 positions per image and the output channels are not far fewer than the input ones
+ * (the im2col copy grows with the input channels, the product's efficiency with the output ones).
+ * Small low-resolution layers run faster as one convolution.
+ */
+export function preferMatMulFilterGradient(
+  xShape: [number, number, number, number],
+  attrs: Conv2DBackpropFilterKernelAttrs,
+): boolean {
+  const info = tf.backend_util.computeConv2DInfo(xShape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const pointwise = info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1;
+  if (pointwise) return true;
+  return info.outHeight * info.outWidth >= 512 && info.outChannels * 4 >= info.inChannels;
 }
 
 /**

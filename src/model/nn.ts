@@ -305,8 +305,9 @@ export class ConvBn {
 /**
  * `conv → BN (→ ReLU)`. In eval mode (and shape-only passes) it is the three ops. In train mode it is
  * one op with its own gradient ({@link convBnTrain}).
+ * @param inputIsData `x` is the network's input (images): its gradient is not computed (zeros)
  */
-export function convBn(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, opts: ForwardOptions, relu: boolean): tf.Tensor4D {
+export function convBn(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, opts: ForwardOptions, relu: boolean, inputIsData = false): tf.Tensor4D {
   if (!opts.training || opts.dryRun) {
     return tf.tidy(() => {
       const y = bn.apply(conv.apply(x, opts), { ...opts, training: false });
@@ -314,7 +315,7 @@ export function convBn(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, opts: Forw
     });
   }
   opts.onConv?.(conv, x.shape, conv.outputShape(x.shape));
-  return convBnTrain(conv, bn, x, relu);
+  return convBnTrain(conv, bn, x, relu, inputIsData);
 }
 
 /** Disposes `dy` and the saved tensors of a custom-gradient op once its gradient is computed. */
@@ -338,8 +339,9 @@ function releaseGradInputs(dy: tf.Tensor, saved: tf.Tensor[]): void {
  * sum loses them. The running statistics are updated as PyTorch does (unbiased variance).
  * The ReLU's gradient uses its output (`y > 0` exactly where its input is), which the next
  * convolution saves anyway. Saved: the unit's input, the filter, x̂, α and the output.
+ * With `inputIsData` (the images entering the network) the input gradient is zeros, not computed.
  */
-export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
+export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu: boolean, inputIsData = false): tf.Tensor4D {
   if (conv.bias) throw new Error(`${conv.name}: a convolution followed by BatchNorm has no bias`);
   const [n, oh, ow, c] = conv.outputShape(x.shape);
   const m = n * oh * ow;
@@ -371,12 +373,14 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
           const dGamma = channelSum(tf.mul(g, savedXhat));
           const inner = tf.sub(tf.sub(g, tf.div(dBeta, m)), tf.mul(savedXhat, tf.div(dGamma, m)));
           const dConv = tf.reshape(tf.mul(inner, scale), [n, oh, ow, c]);
-          const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dConv, filter: savedFilter }, {
-            strides,
-            pad,
-            dataFormat: 'NHWC',
-            inputShape: savedInput.shape,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+          const dx = inputIsData
+            ? tf.zerosLike(savedInput)
+            : (tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dConv, filter: savedFilter }, {
+                strides,
+                pad,
+                dataFormat: 'NHWC',
+                inputShape: savedInput.shape,
+              } as unknown as tf.NamedAttrMap) as tf.Tensor);
           const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: savedInput, dy: dConv }, {
             strides,
             pad,

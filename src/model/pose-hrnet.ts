@@ -129,7 +129,7 @@ export class PoseHRNet {
     if (x.shape[1] % 32 !== 0 || x.shape[2] % 32 !== 0) {
       throw new Error(`PoseHRNet input height and width must be divisible by 32, got ${x.shape[1]}×${x.shape[2]}`);
     }
-    let y = convBn(this.conv1, this.bn1, x, opts, true);
+    let y = convBn(this.conv1, this.bn1, x, opts, true, true);
     y = convBn(this.conv2, this.bn2, y, opts, true);
     y = applySequence(this.layer1, y, opts);
     let ys: tf.Tensor4D[] = [y];
