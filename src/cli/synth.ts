@@ -13,6 +13,7 @@ interface SynthArgs {
   seed: string;
   size?: string;
   quality: number;
+  'max-persons': number;
   concurrency?: number;
   'train-set': string;
   'val-set': string;
@@ -42,6 +43,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
       .option('val', { type: 'number', default: 200, describe: 'number of validation images' })
       .option('seed', { type: 'string', default: '0', describe: 'seed of every random draw (same seed, same files)' })
       .option('size', { type: 'string', describe: 'fixed image size WxH (default: each image 320–480 × 240–360)' })
+      .option('max-persons', { type: 'number', default: 4, describe: 'most figures in one image (1–4)' })
       .option('quality', { type: 'number', default: 90, describe: 'JPEG quality 1–100' })
       .option('concurrency', { type: 'number', describe: 'images rendered at the same time (default: CPUs, at most 4)' })
       .option('train-set', { type: 'string', default: 'train', describe: 'name of the training split' })
@@ -63,6 +65,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
         seed: args.seed,
         imageSize: args.size === undefined ? undefined : parseImageSize(args.size),
         jpegQuality: args.quality,
+        maxPersons: args['max-persons'],
         concurrency: args.concurrency,
         trainSet: args['train-set'],
         valSet: args['val-set'],

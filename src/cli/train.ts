@@ -17,6 +17,8 @@ export const DEFAULT_CONFIG = path.join(__dirname, '..', '..', 'configs', 'synth
 /** Size of the synthetic dataset rendered for the main job. */
 export const SYNTHETIC_TRAIN_IMAGES = 1500;
 export const SYNTHETIC_VAL_IMAGES = 150;
+/** Most figures per image of the main job's dataset (`hrnet synth` renders up to 4 by default). */
+export const SYNTHETIC_MAX_PERSONS = 2;
 
 interface TrainArgs extends GlobalArgs {
   config?: string;
@@ -51,12 +53,13 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       const root = datasetRoot(config);
       const annotations = path.join(root, 'annotations', `person_keypoints_${config.DATASET.TRAIN_SET}.json`);
       if (!fs.existsSync(annotations)) {
-        console.error(`rendering the synthetic dataset into ${root} (${SYNTHETIC_TRAIN_IMAGES} + ${SYNTHETIC_VAL_IMAGES} images)`);
+        console.error(`rendering the synthetic dataset into ${root} (${SYNTHETIC_TRAIN_IMAGES} + ${SYNTHETIC_VAL_IMAGES} images, 1–${SYNTHETIC_MAX_PERSONS} figures each)`);
         const summary = await renderSyntheticDataset({
           outDir: root,
           train: SYNTHETIC_TRAIN_IMAGES,
           val: SYNTHETIC_VAL_IMAGES,
           seed: 0,
+          maxPersons: SYNTHETIC_MAX_PERSONS,
           trainSet: config.DATASET.TRAIN_SET,
           valSet: config.DATASET.TEST_SET,
         });

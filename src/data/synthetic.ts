@@ -34,6 +34,8 @@ export interface SyntheticDatasetOptions {
   seed: string | number;
   /** Fixed image size `[width, height]`; by default each image draws its own, 320–480 × 240–360 (multiples of 8). */
   imageSize?: [number, number];
+  /** Most figures in one image, 1–4 (default 4). */
+  maxPersons?: number;
   /** Name of the training split (default `train`). */
   trainSet?: string;
   /** Name of the validation split (default `val`). */
@@ -134,11 +136,12 @@ export function syntheticImageFileName(id: number): string {
  * The scene of image `index` (0-based) of split `split`: its own generator `seedrandom("<seed>/<split>/<index>")`
  * draws the size (unless `imageSize` is given), then the scene.
  * @param imageSize fixed `[width, height]`, or undefined for a random size
+ * @param maxPersons most figures in the image (default 4)
  */
-export function syntheticScene(seed: string | number, split: string, index: number, imageSize?: [number, number]): Scene {
+export function syntheticScene(seed: string | number, split: string, index: number, imageSize?: [number, number], maxPersons?: number): Scene {
   const rng = seedrandom(`${seed}/${split}/${index}`);
   const [width, height] = imageSize ?? [8 * randInt(rng, 40, 60), 8 * randInt(rng, 30, 45)];
-  return composeScene(rng, { width, height });
+  return composeScene(rng, { width, height, maxPersons });
 }
 
 /**
@@ -210,6 +213,8 @@ function checkOptions(opts: SyntheticDatasetOptions): void {
       throw new Error(`synthetic dataset: option "imageSize" must be [width, height], integers in 32–8192, got ${JSON.stringify(opts.imageSize)}`);
     }
   }
+  const m = opts.maxPersons;
+  if (m !== undefined && !(Number.isInteger(m) && m >= 1 && m <= 4)) throw new Error(`synthetic dataset: option "maxPersons" must be an integer in 1–4, got ${m}`);
   const q = opts.jpegQuality;
   if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= 100)) throw new Error(`synthetic dataset: option "jpegQuality" must be an integer in 1–100, got ${q}`);
   const names = [opts.trainSet ?? 'train', opts.valSet ?? 'val'];
@@ -249,7 +254,7 @@ async function renderSplit(
   const worker = async () => {
     while (next < count) {
       const index = next++;
-      const scene = syntheticScene(seed, name, index, opts.imageSize);
+      const scene = syntheticScene(seed, name, index, opts.imageSize, opts.maxPersons);
       const jpeg = await rasterizeScene(scene, quality);
       await fs.promises.writeFile(path.join(imageDir, syntheticImageFileName(index + 1)), jpeg);
       // Keep only what the annotation file needs.

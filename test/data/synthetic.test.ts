@@ -175,12 +175,18 @@ describe('renderSyntheticDataset', () => {
       '"imageSize"',
     );
     await expect(renderSyntheticDataset({ outDir: path.join(root, 'x'), train: 1, val: 0, seed: 1, jpegQuality: 0 })).rejects.toThrow('"jpegQuality"');
+    await expect(renderSyntheticDataset({ outDir: path.join(root, 'x'), train: 1, val: 0, seed: 1, maxPersons: 5 })).rejects.toThrow('"maxPersons" must be an integer in 1–4');
     await expect(renderSyntheticDataset({ outDir: path.join(root, 'x'), train: 1, val: 0, seed: 1, trainSet: 'a', valSet: 'a' })).rejects.toThrow('must differ');
   });
 });
 
 describe('syntheticScene', () => {
   const scenes = Array.from({ length: 150 }, (_, i) => syntheticScene('stats', 'train', i));
+
+  it('draws at most maxPersons figures', () => {
+    const counts = new Set(Array.from({ length: 60 }, (_, i) => syntheticScene('stats', 'train', i, undefined, 2).persons.length));
+    expect([...counts].sort()).toEqual([1, 2]);
+  });
 
   it('draws 1–4 people, occlusions, out-of-image joints, and figures seen from the back', () => {
     const counts = new Set(scenes.map((s) => s.persons.length));
