@@ -177,10 +177,11 @@ function filterGradientColumns(calls: KernelCalls, xt: tf.TensorInfo, info: tf.b
 
 /**
  * Whether the matrix-product filter gradient is the faster one on WASM for this geometry, as
- * measured on HRNet's layers: always for 1×1 stride-1 filters; otherwise when the output has at
- * least 512 positions per image and the output channels are not far fewer than the input ones
- * (the im2col copy grows with the input channels, the product's efficiency with the output ones).
- * Small low-resolution layers run faster as one convolution.
+ * measured on HRNet's layers: always for 1×1 stride-1 filters and for batches under 8; otherwise
+ * when the output has at least 512 positions per image and the output channels are not far fewer
+ * than the input ones (the im2col copy grows with the input channels, the product's efficiency
+ * with the output ones). Small low-resolution layers of larger batches run faster as one
+ * convolution.
  */
 export function preferMatMulFilterGradient(
   xShape: [number, number, number, number],
@@ -188,7 +189,8 @@ export function preferMatMulFilterGradient(
 ): boolean {
   const info = tf.backend_util.computeConv2DInfo(xShape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   const pointwise = info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1;
-  if (pointwise) return true;
+  // The convolution contracts over the batch, innermost: with fewer than 8 images it is slow.
+  if (pointwise || info.batchSize < 8) return true;
   return info.outHeight * info.outWidth >= 512 && info.outChannels * 4 >= info.inChannels;
 }
 
