@@ -26,7 +26,8 @@ export const importCommand: CommandModule<object, ImportArgs> = {
   handler: async (args) => {
     const config = configFromArgs(args);
     await startBackend(args);
-    const model = createPoseHRNet(config);
+    // Strict: every weight comes from the file. Otherwise what it lacks keeps the official random init.
+    const model = createPoseHRNet(config, { initWeights: !args.strict });
     try {
       const report = loadStateDict(model, readPth(args.weights), { strict: args.strict, source: args.weights });
       console.log(`loaded ${report.loaded.length} tensors from ${args.weights}`);

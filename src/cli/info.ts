@@ -19,7 +19,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
   handler: async (args) => {
     const config = configFromArgs(args);
     await startBackend(args);
-    const model = createPoseHRNet(config);
+    const model = createPoseHRNet(config, { initWeights: false });
     try {
       const params = model.countParameters();
       const macs = model.countMacs();

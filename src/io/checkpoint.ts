@@ -235,7 +235,7 @@ export function readCheckpoint(p: string): CheckpointContents {
 /** Builds the model stored in a checkpoint and loads its weights. */
 export function loadModelFromCheckpoint(p: string): { model: PoseHRNet; config: Config; training?: StateValue } {
   const { stateDict, config, training } = readCheckpoint(p);
-  const model = createPoseHRNet(config);
+  const model = createPoseHRNet(config, { initWeights: false });
   try {
     loadStateDict(model, stateDict, { strict: true, source: resolveCheckpointPath(p) });
   } catch (e) {

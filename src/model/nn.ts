@@ -125,6 +125,11 @@ export interface Initializer {
   normal(shape: number[], std: number): tf.Tensor;
 }
 
+/** Zeros for every weight: for models whose weights are loaded right after they are built. */
+export const zeroInitializer: Initializer = {
+  normal: (shape) => tf.zeros(shape),
+};
+
 /** Seeded normal initialiser: each call draws with a fresh derived seed. */
 export function seededInitializer(seed: number): Initializer {
   let counter = 0;

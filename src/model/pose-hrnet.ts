@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BLOCK_EXPANSION, ResidualBlock, applySequence, makeBlockSequence } from './blocks';
 import { HighResolutionModule } from './hr-module';
-import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, seededInitializer } from './nn';
+import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, seededInitializer, zeroInitializer } from './nn';
 import { TransitionLayer } from './transition';
 import type { ModelExtra, StageConfig } from '../config/schema';
 
@@ -26,6 +26,12 @@ export interface PoseHRNetSpec {
 export interface CreatePoseHRNetOptions {
   /** Seed of the initial weights (official init: conv normal(0, 0.001²), BN γ=1 β=0). */
   seed?: number;
+  /**
+   * Draw the official random initial weights (default). `false` leaves conv weights at zero, for a
+   * model whose weights are loaded next (a checkpoint, an official `.pth`): building W48 that way
+   * skips drawing 63 M random numbers.
+   */
+  initWeights?: boolean;
 }
 
 /** A stage: its modules in order, and the widths of what it outputs. */
@@ -63,7 +69,7 @@ export class PoseHRNet {
     this.imageSize = [spec.IMAGE_SIZE[0], spec.IMAGE_SIZE[1]];
     this.heatmapSize = [spec.IMAGE_SIZE[0] / 4, spec.IMAGE_SIZE[1] / 4];
     this.extra = spec.EXTRA;
-    const init: Initializer = seededInitializer(opts.seed ?? 0);
+    const init: Initializer = opts.initWeights === false ? zeroInitializer : seededInitializer(opts.seed ?? 0);
     const store = this.params;
 
     this.conv1 = new Conv2d(store, 'conv1', { inChannels: 3, outChannels: 64, kernelSize: 3, stride: 2, padding: 1 }, init);

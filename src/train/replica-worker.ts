@@ -154,7 +154,8 @@ async function serve(data: ReplicaWorkerData): Promise<void> {
   const port = parentPort;
   if (port === null) return;
   await initBackend({ preferred: data.backend, quiet: true });
-  const model = createPoseHRNet(data.config, { seed: 0 });
+  // Every job loads the state it is sent.
+  const model = createPoseHRNet(data.config, { initWeights: false });
   port.on('message', (job: WorkerJob) => {
     try {
       if (job.kind === 'load') {

@@ -36,7 +36,7 @@ describe.each(['w32_256x192', 'w48_384x288'])('PoseHRNet architecture %s', (name
       IMAGE_SIZE: arch.image_size_wh,
       // The official pose code hard-codes layer1; here it is STAGE1, whose default is that layer1.
       EXTRA: { PRETRAINED_LAYERS: ['*'], STAGE1: defaultConfig().MODEL.EXTRA.STAGE1, ...arch.extra },
-    });
+    }, { initWeights: false });
   });
   afterAll(() => model.dispose());
 
@@ -113,6 +113,28 @@ describe('PoseHRNet on other configurations', () => {
       expect(model.params.hasVariable('stage4.1.fuse_layers.0.3.0.weight')).toBe(true);
     } finally {
       model.dispose();
+    }
+  });
+
+  it('builds without drawing initial weights when they are loaded next (initWeights: false)', () => {
+    const extra: ModelExtra = {
+      PRETRAINED_LAYERS: ['*'],
+      FINAL_CONV_KERNEL: 1,
+      STAGE1: stage(1, 'BOTTLENECK', 1, 1, 8),
+      STAGE2: stage(2, 'BASIC', 1, 1, 2),
+      STAGE3: stage(3, 'BASIC', 1, 1, 2),
+      STAGE4: stage(4, 'BASIC', 1, 1, 2),
+    };
+    const empty = new PoseHRNet({ NUM_JOINTS: 3, IMAGE_SIZE: [32, 32], EXTRA: extra }, { initWeights: false });
+    const drawn = new PoseHRNet({ NUM_JOINTS: 3, IMAGE_SIZE: [32, 32], EXTRA: extra }, { seed: 1 });
+    try {
+      expect(empty.params.keys()).toEqual(drawn.params.keys());
+      expect(Array.from(empty.params.get('layer1.0.conv2.weight').dataSync()).every((v) => v === 0)).toBe(true);
+      expect(Array.from(drawn.params.get('layer1.0.conv2.weight').dataSync()).some((v) => v !== 0)).toBe(true);
+      expect(Array.from(empty.params.get('bn1.weight').dataSync()).every((v) => v === 1)).toBe(true);
+    } finally {
+      empty.dispose();
+      drawn.dispose();
     }
   });
 
