@@ -5,17 +5,21 @@
  * table, and the results file written. MPII PCKh needs the head boxes of `gt_valid.mat`, which the MPII
  * annotation files do not hold: the predictions are written for `hrnet eval-pckh`.
  */
+import * as os from 'os';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
 import type { Argv, CommandModule } from 'yargs';
 import { applyOverrides } from '../config/load';
 import type { Config } from '../config/schema';
 import { createDataset } from '../data/dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { CocoKeypointStats, cocoStatsNameValue } from '../eval/coco-eval';
-import { evaluateCoco, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
+import { DatasetPredictions, evaluateCoco, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
 import { formatNameValueTable } from '../eval/pckh';
 import { loadModelFromCheckpoint, resolveCheckpointPath, writeFileAtomic } from '../io/checkpoint';
-import { configFromArgs, GlobalArgs, startBackend, withBackend } from './common';
+import type { PoseHRNet } from '../model/pose-hrnet';
+import { ReplicaPool } from '../train/replicas';
+import { configFromArgs, GlobalArgs, startBackend, UsageError, withBackend } from './common';
 
 /** Arguments of `hrnet eval`. */
 export interface EvalArgs extends GlobalArgs {
@@ -29,6 +33,8 @@ export interface EvalArgs extends GlobalArgs {
   out?: string;
   /** Print the statistics as JSON. */
   json: boolean;
+  /** Worker threads computing the heatmaps (default: one per core on WASM/cpu; 1 = this thread). */
+  threads?: number;
 }
 
 /** Name of the COCO results file written into the output directory. */
@@ -67,6 +73,24 @@ export function evalConfigOf(checkpointConfig: Config, args: Pick<EvalArgs, 'con
   );
 }
 
+/**
+ * Predictions over `data`, the heatmaps computed on `threads` worker threads (default: one per core
+ * when the backend uses one core, WASM or cpu; 1 runs on this thread).
+ */
+async function predictWithThreads(model: PoseHRNet, data: JointsDataset, config: Config, threads?: number): Promise<DatasetPredictions> {
+  const oneCoreBackend = tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
+  const n = threads ?? (oneCoreBackend ? os.availableParallelism() : 1);
+  if (!(Number.isInteger(n) && n >= 1)) throw new UsageError(`--threads must be a positive integer, got ${threads}`);
+  if (n === 1) return predictDataset(model, data, predictOptionsFromConfig(config));
+  const pool = await ReplicaPool.create(config, { threads: n });
+  try {
+    await pool.loadWeights(model);
+    return await predictDataset(model, data, predictOptionsFromConfig(config), (images, count, flip) => pool.heatmaps(images, count, flip));
+  } finally {
+    await pool.close();
+  }
+}
+
 /** Runs the evaluation and writes its file; prints nothing but the backend line and progress notes (stderr). */
 export async function runEval(args: EvalArgs): Promise<EvalOutcome> {
   await startBackend(args);
@@ -78,7 +102,7 @@ export async function runEval(args: EvalArgs): Promise<EvalOutcome> {
     const dataset = createDataset(config, 'test', { onWarning: (m) => console.error(`warning: ${m}`) });
     const data = new JointsDataset(dataset, sampleOptionsFromConfig(config, false));
     console.error(`evaluating ${path.basename(checkpointFile)} on ${dataset.name}: ${data.length} instances`);
-    const preds = await predictDataset(model, data, predictOptionsFromConfig(config));
+    const preds = await predictWithThreads(model, data, config, args.threads);
     if (config.DATASET.DATASET === 'mpii') {
       const file = path.join(outDir, MPII_PREDS_FILE);
       const xy = preds.persons.map((p) => p.keypoints.map(([x, y]) => [x, y]));
@@ -108,6 +132,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key, e.g. --set TEST.FLIP_TEST=false' })
       .option('out', { type: 'string', describe: `directory for ${RESULTS_FILE} (default: the checkpoint's directory)` })
       .option('json', { type: 'boolean', default: false, describe: 'print {"AP", "AP50", …} as JSON' })
+      .option('threads', { type: 'number', describe: 'worker threads computing the heatmaps (default: one per core on WASM/cpu; 1: this thread)' })
       .epilog(
         `COCO-format datasets: prints the official table and writes OUT/${RESULTS_FILE} (COCO keypoint results, rescored and ` +
           `OKS-NMSed; score it again with hrnet eval-coco). MPII: writes OUT/${MPII_PREDS_FILE} (N×16×[x, y], 0-based) ` +

@@ -73,6 +73,16 @@ describe('hrnet eval', () => {
     for (const k of STAT_NAMES) expect(Math.abs(stats[k] - again[k])).toBeLessThan(1e-12);
   });
 
+  it('computes the same results on two worker threads as on this thread', async () => {
+    const one = path.join(dir, 'threads1');
+    const two = path.join(dir, 'threads2');
+    const a = await runCli(['eval', '--checkpoint', ckptDir, '--config', cocoConfigFile, '--json', '--threads', '1', '--out', one, '--backend', TEST_BACKEND]);
+    const b = await runCli(['eval', '--checkpoint', ckptDir, '--config', cocoConfigFile, '--json', '--threads', '2', '--out', two, '--backend', TEST_BACKEND]);
+    expect(b).toBe(a);
+    expect(fs.readFileSync(path.join(two, RESULTS_FILE), 'utf8')).toBe(fs.readFileSync(path.join(one, RESULTS_FILE), 'utf8'));
+    await expect(runCli(['eval', '--checkpoint', ckptDir, '--config', cocoConfigFile, '--threads', '0', '--out', one, '--backend', TEST_BACKEND])).rejects.toThrow('--threads must be a positive integer');
+  }, 60000);
+
   it('prints the official table and honours --set and --out', async () => {
     const outDir = path.join(dir, 'noflip');
     const lines = (
