@@ -3,7 +3,8 @@
  * `Conv2D` is fast (WASM/XNNPACK) trains at a comparable speed:
  *
  * - filter gradient: the input correlated with the output gradient, with the batch as the channel
- *   axis, the input channels as the batch and the stride as the dilation;
+ *   axis, the input channels as the batch and the stride as the dilation; or, on WASM where it is
+ *   faster, one matrix product of the input's im2col columns with the output gradient;
  * - input gradient: the input rows split into stride² phases (y ≡ a mod s); each phase is the output
  *   gradient correlated with the spatially flipped, in/out-transposed filter taps that reach it. All
  *   phases come out of one convolution as channel groups and a depth-to-space interleaves them. Exact
@@ -83,35 +84,23 @@ function forwardGeometry(
 }
 
 /**
- * `Conv2DBackpropFilter` for backend `backendName`.
- * Inputs: `x` [N, H, W, Cin], `dy` [N, oh, ow, Cout]. Returns dW [kh, kw, Cin, Cout].
+ * The filter gradient as one forward convolution: the input correlated with the output gradient,
+ * with the batch as the channel axis, the input channels as the batch and the stride as the
+ * dilation. Returns dW [kh, kw, Cin, Cout] (a temporary of `calls`).
  */
-export function conv2DBackpropFilterViaConv(
-  args: KernelArgs<Conv2DBackpropFilterKernelAttrs>,
-  backendName = 'wasm',
-): tf.TensorInfo {
-  const x = requireInput('Conv2DBackpropFilter', args.inputs, 'x');
-  const dy = requireInput('Conv2DBackpropFilter', args.inputs, 'dy');
-  const info = forwardGeometry('Conv2DBackpropFilter', x.shape as [number, number, number, number], args.attrs.filterShape, args.attrs, dy);
-  const { inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+function filterGradientByConv(calls: KernelCalls, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-  const calls = new KernelCalls(args.backend, backendName);
-  try {
-    // dW[i, j, c, o] = Σ_{n, y, x} x[n, y·sh + i − top, x·sw + j − left, c] · dy[n, y, x, o]:
-    // a correlation over (y, x) with input xᵀ [Cin, H, W, N] and filter dyᵀ [oh, ow, N, Cout].
-    // Transposes on merged axes (rank 3) run much faster on WASM than rank-4 ones.
-    const n = x.shape[0];
-    const xt = calls.reshapeView(calls.transpose(calls.reshapeView(x, [n, h * w, ci]), [2, 1, 0]), [ci, h, w, n]);
-    const dyt = calls.reshapeView(calls.transpose(calls.reshapeView(dy, [n, oh * ow, co]), [1, 0, 2]), [oh, ow, n, co]);
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const pads = { top, left, bottom: kh - h - top + (oh - 1) * sh, right: kw - w - left + (ow - 1) * sw };
-    const r = calls.conv2dStride1(xt, dyt, pads, [sh, sw]); // [Cin, kh, kw, Cout]
-    const dw = calls.reshapeView(calls.transpose(calls.reshapeView(r, [ci, kh * kw, co]), [1, 0, 2]), [kh, kw, ci, co]);
-    return calls.keep(dw);
-  } finally {
-    calls.disposeTemps();
-  }
+  // dW[i, j, c, o] = Σ_{n, y, x} x[n, y·sh + i − top, x·sw + j − left, c] · dy[n, y, x, o]:
+  // a correlation over (y, x) with input xᵀ [Cin, H, W, N] and filter dyᵀ [oh, ow, N, Cout].
+  // Transposes on merged axes (rank 3) run much faster on WASM than rank-4 ones.
+  const xt = calls.reshapeView(calls.transpose(calls.reshapeView(x, [n, h * w, ci]), [2, 1, 0]), [ci, h, w, n]);
+  const dyt = calls.reshapeView(calls.transpose(calls.reshapeView(dy, [n, oh * ow, co]), [1, 0, 2]), [oh, ow, n, co]);
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const pads = { top, left, bottom: kh - h - top + (oh - 1) * sh, right: kw - w - left + (ow - 1) * sw };
+  const r = calls.conv2dStride1(xt, dyt, pads, [sh, sw]); // [Cin, kh, kw, Cout]
+  return calls.reshapeView(calls.transpose(calls.reshapeView(r, [ci, kh * kw, co]), [1, 0, 2]), [kh, kw, ci, co]);
 }
 
 /**
@@ -183,11 +172,7 @@ function filterGradientColumns(calls: KernelCalls, xt: tf.TensorInfo, info: tf.b
  * with the output ones). Small low-resolution layers of larger batches run faster as one
  * convolution.
  */
-export function preferMatMulFilterGradient(
-  xShape: [number, number, number, number],
-  attrs: Conv2DBackpropFilterKernelAttrs,
-): boolean {
-  const info = tf.backend_util.computeConv2DInfo(xShape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+export function preferMatMulFilterGradient(info: tf.backend_util.Conv2DInfo): boolean {
   const pointwise = info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1;
   // The convolution contracts over the batch, innermost: with fewer than 8 images it is slow.
   if (pointwise || info.batchSize < 8) return true;
@@ -195,36 +180,50 @@ export function preferMatMulFilterGradient(
 }
 
 /**
- * `Conv2DBackpropFilter` as one matrix product, for backends whose matrix product is fast (WASM):
+ * The filter gradient as one matrix product, for backends whose matrix product is fast (WASM):
  * `dW [kh·kw·Cin, Cout] = cols · dy [N·oh·ow, Cout]` with the im2col columns of the input; a 1×1
  * stride-1 filter needs no columns, only the input transposed (or the output gradient, whichever
- * is smaller). Inputs: `x` [N, H, W, Cin], `dy` [N, oh, ow, Cout]. Returns dW [kh, kw, Cin, Cout].
+ * is smaller). Returns dW [kh, kw, Cin, Cout] (a temporary of `calls`).
  */
-export function conv2DBackpropFilterViaMatMul(
+function filterGradientByMatMul(calls: KernelCalls, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const p = n * oh * ow;
+  const dy2 = calls.reshapeView(dy, [p, co]);
+  const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && oh === h && ow === w;
+  let dw: tf.TensorInfo;
+  if (pointwise && co < ci) {
+    // dWᵀ [Cout, Cin] = dyᵀ · x, transposing the smaller operand.
+    const dwt = calls.matMul(calls.transpose(dy2, [1, 0]), calls.reshapeView(x, [p, ci]));
+    dw = calls.transpose(dwt, [1, 0]);
+  } else {
+    const xt = calls.transpose(calls.reshapeView(x, [n, h * w, ci]), [2, 0, 1]); // [Cin, N, H·W]
+    const cols = pointwise ? xt : filterGradientColumns(calls, xt, info);
+    dw = calls.matMul(calls.reshapeView(cols, [kh * kw * ci, p]), dy2);
+  }
+  return calls.reshapeView(dw, [kh, kw, ci, co]);
+}
+
+/** How {@link conv2DBackpropFilterFast} computes the gradient: by geometry, or always one way. */
+export type FilterGradientMethod = 'auto' | 'conv' | 'matmul';
+
+/**
+ * `Conv2DBackpropFilter` for backend `backendName`, built from its forward convolution or its
+ * matrix product (`method`; `auto` picks by {@link preferMatMulFilterGradient}).
+ * Inputs: `x` [N, H, W, Cin], `dy` [N, oh, ow, Cout]. Returns dW [kh, kw, Cin, Cout].
+ */
+export function conv2DBackpropFilterFast(
   args: KernelArgs<Conv2DBackpropFilterKernelAttrs>,
   backendName = 'wasm',
+  method: FilterGradientMethod = 'auto',
 ): tf.TensorInfo {
   const x = requireInput('Conv2DBackpropFilter', args.inputs, 'x');
   const dy = requireInput('Conv2DBackpropFilter', args.inputs, 'dy');
   const info = forwardGeometry('Conv2DBackpropFilter', x.shape as [number, number, number, number], args.attrs.filterShape, args.attrs, dy);
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
-  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const byMatMul = method === 'matmul' || (method === 'auto' && preferMatMulFilterGradient(info));
   const calls = new KernelCalls(args.backend, backendName);
   try {
-    const p = n * oh * ow;
-    const dy2 = calls.reshapeView(dy, [p, co]);
-    const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && oh === h && ow === w;
-    let dw: tf.TensorInfo;
-    if (pointwise && co < ci) {
-      // dWᵀ [Cout, Cin] = dyᵀ · x, transposing the smaller operand.
-      const dwt = calls.matMul(calls.transpose(dy2, [1, 0]), calls.reshapeView(x, [p, ci]));
-      dw = calls.transpose(dwt, [1, 0]);
-    } else {
-      const xt = calls.transpose(calls.reshapeView(x, [n, h * w, ci]), [2, 0, 1]); // [Cin, N, H·W]
-      const cols = pointwise ? xt : filterGradientColumns(calls, xt, info);
-      dw = calls.matMul(calls.reshapeView(cols, [kh * kw * ci, p]), dy2);
-    }
-    return calls.keep(calls.reshapeView(dw, [kh, kw, ci, co]));
+    return calls.keep(byMatMul ? filterGradientByMatMul(calls, x, dy, info) : filterGradientByConv(calls, x, dy, info));
   } finally {
     calls.disposeTemps();
   }

@@ -12,11 +12,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import {
   Conv2DBackpropFilterKernelAttrs,
   Conv2DBackpropInputKernelAttrs,
-  conv2DBackpropFilterViaConv,
-  conv2DBackpropFilterViaMatMul,
+  conv2DBackpropFilterFast,
   conv2DBackpropInputViaConv,
   inputGradientSupported,
-  preferMatMulFilterGradient,
 } from './conv-grad-kernels';
 import { wasmTransposeKernel } from './transpose-kernel';
 
@@ -78,14 +76,11 @@ export function missingWasmKernels(kernelNames: readonly string[] = HRNET_TRAINI
 let stockConv2DBackpropInput: tf.KernelConfig | undefined;
 
 function conv2DBackpropFilterKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
-  const args = {
+  return conv2DBackpropFilterFast({
     inputs: params.inputs,
     backend: params.backend as tf.KernelBackend,
     attrs: params.attrs as unknown as Conv2DBackpropFilterKernelAttrs,
-  };
-  const x = params.inputs.x;
-  const viaMatMul = x !== undefined && x.shape.length === 4 && preferMatMulFilterGradient(x.shape as [number, number, number, number], args.attrs);
-  return viaMatMul ? conv2DBackpropFilterViaMatMul(args) : conv2DBackpropFilterViaConv(args);
+  });
 }
 
 function conv2DBackpropInputKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
@@ -141,13 +136,14 @@ export function registerWasmTrainingKernels(): void {
 }
 
 function cpuConv2DBackpropFilterKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
-  return conv2DBackpropFilterViaConv(
+  return conv2DBackpropFilterFast(
     {
       inputs: params.inputs,
       backend: params.backend as tf.KernelBackend,
       attrs: params.attrs as unknown as Conv2DBackpropFilterKernelAttrs,
     },
     'cpu',
+    'conv',
   );
 }
 

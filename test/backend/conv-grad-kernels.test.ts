@@ -3,6 +3,7 @@
  * reference kernels, over the geometries HRNet uses and the awkward ones around them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterFast } from '../../src/backend/conv-grad-kernels';
 import { registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from '../../src/backend/fallback-kernels';
 import { relL2 } from '../helpers/fixtures';
 
@@ -92,6 +93,32 @@ describe('WASM convolution gradient kernels', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(relL2(got.dx, ref.dx)).toBeLessThan(1e-6);
     expect(relL2(got.dw, ref.dw)).toBeLessThan(1e-6);
+    await tf.setBackend('cpu');
+  });
+
+  it.each([
+    { n: 8, h: 6, w: 5, ci: 8, co: 4, k: 3, stride: 1, pad: sym(1) },
+    { n: 8, h: 8, w: 6, ci: 4, co: 6, k: 3, stride: 2, pad: sym(1) },
+    { n: 8, h: 5, w: 4, ci: 6, co: 3, k: 1, stride: 1, pad: sym(0) },
+  ] as Geometry[])('computes the same filter gradient by convolution and by matrix product: %j', async (g) => {
+    await tf.setBackend('cpu');
+    const ySize = outShape(g).reduce((a, b) => a * b, 1);
+    const x = randomValues(g.n * g.h * g.w * g.ci, 4);
+    const w = randomValues(g.k * g.k * g.ci * g.co, 5);
+    const r = randomValues(ySize, 6);
+    const ref = convGrads(g, x, w, r).dw;
+    await tf.setBackend('wasm');
+    const yShape = outShape(g);
+    for (const method of ['conv', 'matmul'] as const) {
+      const got = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [g.n, g.h, g.w, g.ci]);
+        const dy = tf.tensor(r, yShape);
+        const attrs = { strides: g.stride, pad: g.pad, dataFormat: 'NHWC' as const, filterShape: [g.k, g.k, g.ci, g.co] as [number, number, number, number] };
+        const info = conv2DBackpropFilterFast({ inputs: { x: xt, dy }, backend: tf.backend(), attrs }, 'wasm', method);
+        return tf.engine().makeTensorFromTensorInfo(info).dataSync() as Float32Array;
+      });
+      expect(relL2(got, ref)).toBeLessThan(1e-6);
+    }
     await tf.setBackend('cpu');
   });
 });
