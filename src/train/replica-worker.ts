@@ -12,6 +12,7 @@ import type { Config } from '../config/schema';
 import { FlipTest, inferHeatmaps } from '../eval/evaluate';
 import { createPoseHRNet, PoseHRNet } from '../model/pose-hrnet';
 import { lossOfConfig } from './loss';
+import { computeGradients, HostBatch, hostBatchTensors } from './train-step';
 
 /** `workerData` of a replica worker. */
 export interface ReplicaWorkerData {
@@ -44,14 +45,10 @@ export interface InferJob {
 }
 
 /** One replica's share of a step. */
-export interface ReplicaJob {
+export interface ReplicaJob extends HostBatch {
   kind: 'train';
   id: number;
   state: ReplicaState;
-  n: number;
-  images: Float32Array;
-  target: Float32Array;
-  targetWeight: Float32Array;
   /** Return the BatchNorm buffers and counters after the forward (replica 0). */
   returnBuffers: boolean;
 }
@@ -112,41 +109,23 @@ export function readState(model: PoseHRNet): ReplicaState {
 /** Runs one replica job on `model`. */
 export function runReplicaJob(model: PoseHRNet, config: Config, job: ReplicaJob): ReplicaResult {
   assignState(model, job.state);
-  const [w, h] = config.MODEL.IMAGE_SIZE;
-  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
-  const k = config.MODEL.NUM_JOINTS;
-  const loss = lossOfConfig(config);
-  const params = model.params.parameters();
-  const images = tf.tensor4d(job.images, [job.n, h, w, 3]);
-  const target = tf.tensor4d(job.target, [job.n, hh, hw, k]);
-  const targetWeight = tf.tensor2d(job.targetWeight, [job.n, k]);
-  let output: tf.Tensor | undefined;
+  const batch = hostBatchTensors(job, config);
   try {
-    const { value, grads } = tf.variableGrads(() => {
-      const out = model.forward(images, { training: true });
-      output = tf.keep(out.clone());
-      return loss(out, target, targetWeight);
-    }, params.map((p) => p.variable));
+    const { loss, grads, output } = computeGradients(model, batch, lossOfConfig(config), true);
     try {
-      const gradValues = params.map((p) => {
-        const g = grads[p.variable.name];
-        if (g === undefined) throw new Error(`no gradient for ${p.name}`);
-        return ownCopy(g.dataSync() as Float32Array);
-      });
       return {
         id: job.id,
-        loss: value.dataSync()[0],
-        grads: gradValues,
+        loss,
+        grads: model.params.parameters().map((p) => ownCopy(grads[p.name].dataSync() as Float32Array)),
         output: ownCopy((output as tf.Tensor).dataSync() as Float32Array),
         state: job.returnBuffers ? readState(model) : undefined,
       };
     } finally {
-      value.dispose();
       tf.dispose(Object.values(grads));
+      output?.dispose();
     }
   } finally {
-    tf.dispose([images, target, targetWeight]);
-    output?.dispose();
+    tf.dispose([batch.images, batch.target, batch.targetWeight]);
   }
 }
 

@@ -17,16 +17,9 @@ import type { Config } from '../config/schema';
 import { startWorkerThread, waitUntilReady } from '../io/worker-thread';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import type { Optimizer } from './optim';
+import type { HostBatch } from './train-step';
 import type { FlipTest } from '../eval/evaluate';
 import { assignState, readState, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaWorkerData, type WorkerJob } from './replica-worker';
-
-/** A batch as the loader delivers it (buffers may be longer than `n` samples). */
-export interface HostBatch {
-  n: number;
-  images: Float32Array;
-  target: Float32Array;
-  targetWeight: Float32Array;
-}
 
 /** What one data-parallel step measured. */
 export interface DataParallelStep {
@@ -136,7 +129,7 @@ export class ReplicaPool {
           returnBuffers: r === 0,
         };
         start += n;
-        return this.run(r % this.workers.length, job);
+        return this.post<ReplicaResult>(r % this.workers.length, job);
       }),
     );
     // Σ_r (n_r / n) · g_r, in replica order.
@@ -219,10 +212,6 @@ export class ReplicaPool {
       offset += p.length;
     }
     return out;
-  }
-
-  private run(worker: number, job: ReplicaJob): Promise<ReplicaResult> {
-    return this.post<ReplicaResult>(worker, job);
   }
 
   private post<T extends ReplicaResult | Float32Array>(worker: number, job: WorkerJob): Promise<T> {

@@ -3,6 +3,7 @@
  * updated), loss, backward, optimizer update. Every tensor it makes is disposed before it returns.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config/schema';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
@@ -20,11 +21,77 @@ export interface TrainBatch {
 }
 
 
+/** A batch in host memory, as the loader delivers it (buffers may be longer than `n` samples). */
+export interface HostBatch {
+  n: number;
+  /** `[n, H, W, 3]` normalised images. */
+  images: Float32Array;
+  /** `[n, h, w, K]` target heatmaps. */
+  target: Float32Array;
+  /** `[n, K]` joint weights. */
+  targetWeight: Float32Array;
+}
+
+/**
+ * The tensors of a host batch for a config's image and heatmap sizes and joint count; the
+ * caller disposes them.
+ */
+export function hostBatchTensors(batch: HostBatch, config: Pick<Config, 'MODEL'>): TrainBatch {
+  const { n } = batch;
+  const [w, h] = config.MODEL.IMAGE_SIZE;
+  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
+  const k = config.MODEL.NUM_JOINTS;
+  return {
+    images: tf.tensor4d(batch.images.subarray(0, n * h * w * 3), [n, h, w, 3]),
+    target: tf.tensor4d(batch.target.subarray(0, n * hh * hw * k), [n, hh, hw, k]),
+    targetWeight: tf.tensor2d(batch.targetWeight.subarray(0, n * k), [n, k]),
+  };
+}
+
 /** What one step measured. */
 export interface TrainStepResult {
   loss: number;
   /** Predicted heatmaps `[N, h, w, K]`, only when `keepOutput` was asked for; the caller disposes it. */
   output?: tf.Tensor4D;
+}
+
+/** Gradients of the loss on one batch: the loss value, a gradient per parameter name, the heatmaps. */
+export interface BatchGradients {
+  loss: number;
+  /** By official parameter name; the caller disposes them. */
+  grads: tf.NamedTensorMap;
+  /** Predicted heatmaps `[N, h, w, K]`, only when `keepOutput` was asked for; the caller disposes it. */
+  output?: tf.Tensor4D;
+}
+
+/**
+ * Train-mode forward (BatchNorm with batch statistics, running statistics updated), loss and
+ * backward on one batch, without an optimizer step.
+ * @param keepOutput also return the predicted heatmaps
+ */
+export function computeGradients(model: PoseHRNet, batch: TrainBatch, loss: HeatmapLoss, keepOutput = false): BatchGradients {
+  const params = model.params.parameters();
+  let output: tf.Tensor4D | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.forward(batch.images, { training: true });
+    if (keepOutput) output = tf.keep(out.clone());
+    return loss(out, batch.target, batch.targetWeight);
+  }, params.map((p) => p.variable));
+  try {
+    const named: tf.NamedTensorMap = {};
+    for (const p of params) {
+      const g = grads[p.variable.name];
+      if (g === undefined) throw new Error(`no gradient for ${p.name}`);
+      named[p.name] = g;
+    }
+    return { loss: value.dataSync()[0], grads: named, output };
+  } catch (e) {
+    tf.dispose(Object.values(grads));
+    output?.dispose();
+    throw e;
+  } finally {
+    value.dispose();
+  }
 }
 
 /**
@@ -38,25 +105,11 @@ export function trainStep(
   loss: HeatmapLoss,
   keepOutput = false,
 ): TrainStepResult {
-  const params = model.params.parameters();
-  const nameOf = new Map(params.map((p) => [p.variable.name, p.name]));
-  let output: tf.Tensor4D | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(batch.images, { training: true });
-    if (keepOutput) output = tf.keep(out.clone());
-    return loss(out, batch.target, batch.targetWeight);
-  }, params.map((p) => p.variable));
+  const { loss: value, grads, output } = computeGradients(model, batch, loss, keepOutput);
   try {
-    const named: tf.NamedTensorMap = {};
-    for (const [varName, g] of Object.entries(grads)) {
-      const name = nameOf.get(varName);
-      if (name === undefined) throw new Error(`gradient for an unknown variable ${varName}`);
-      named[name] = g;
-    }
-    optimizer.step(named);
-    return { loss: value.dataSync()[0], output };
+    optimizer.step(grads);
+    return { loss: value, output };
   } finally {
-    value.dispose();
-    for (const g of Object.values(grads)) g.dispose();
+    tf.dispose(Object.values(grads));
   }
 }

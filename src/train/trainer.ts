@@ -27,10 +27,10 @@ import { createPoseHRNet, PoseHRNet } from '../model/pose-hrnet';
 import { renderTrainingCurves, EpochMetrics } from '../viz/curves';
 import { savePng } from '../viz/save-png';
 import { HeatmapLoss, lossOfConfig } from './loss';
-import { DataParallelStep, HostBatch, ReplicaPool } from './replicas';
+import { DataParallelStep, ReplicaPool } from './replicas';
 import { createOptimizer, Optimizer, OptimizerState } from './optim';
 import { multiStepLr } from './schedule';
-import { trainStep } from './train-step';
+import { HostBatch, hostBatchTensors, trainStep } from './train-step';
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -100,22 +100,16 @@ async function validate(model: PoseHRNet, data: JointsDataset, config: Config, r
 }
 
 /** One training step on this thread; returns the loss and the predicted heatmaps `[n, h, w, K]`. */
-function stepInProcess(model: PoseHRNet, optimizer: Optimizer, batch: HostBatch, lossFn: HeatmapLoss, config: Config): DataParallelStep {
-  const n = batch.n;
-  const [w, h] = config.MODEL.IMAGE_SIZE;
-  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
-  const k = config.MODEL.NUM_JOINTS;
-  const images = tf.tensor4d(batch.images.subarray(0, n * h * w * 3), [n, h, w, 3]);
-  const target = tf.tensor4d(batch.target.subarray(0, n * hh * hw * k), [n, hh, hw, k]);
-  const targetWeight = tf.tensor2d(batch.targetWeight.subarray(0, n * k), [n, k]);
+function stepInProcess(model: PoseHRNet, optimizer: Optimizer, host: HostBatch, lossFn: HeatmapLoss, config: Config): DataParallelStep {
+  const batch = hostBatchTensors(host, config);
   try {
-    const step = trainStep(model, optimizer, { images, target, targetWeight }, lossFn, true);
+    const step = trainStep(model, optimizer, batch, lossFn, true);
     const out = step.output as tf.Tensor4D;
     const output = out.dataSync() as Float32Array;
     out.dispose();
     return { loss: step.loss, output };
   } finally {
-    tf.dispose([images, target, targetWeight]);
+    tf.dispose([batch.images, batch.target, batch.targetWeight]);
   }
 }
 
