@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/select';
 import type { Config } from '../config/schema';
 import { FlipTest, inferHeatmaps } from '../eval/evaluate';
+import type { ParamEntry } from '../model/nn';
 import { createPoseHRNet, PoseHRNet } from '../model/pose-hrnet';
 import { lossOfConfig } from './loss';
 import { computeGradients, HostBatch, hostBatchTensors } from './train-step';
@@ -61,7 +62,7 @@ export interface ReplicaResult {
   grads: Float32Array[];
   /** Predicted heatmaps `[n, h, w, K]`. */
   output: Float32Array;
-  /** Variables and counters after the forward, when `returnBuffers` was set. */
+  /** BatchNorm buffers and counters after the forward, when `returnBuffers` was set. */
   state?: ReplicaState;
 }
 
@@ -81,29 +82,39 @@ function ownCopy(a: Float32Array): Float32Array {
   return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && tf.getBackend() === 'wasm' ? a : a.slice();
 }
 
-/** Loads `state` into `model` (variables in state-dict order, then counters). */
-export function assignState(model: PoseHRNet, state: ReplicaState): void {
+/** What a state holds: every variable, or only the BatchNorm buffers (running statistics). */
+export type StateScope = 'all' | 'buffers';
+
+/** The model's variables in `scope`, in state-dict order. */
+function scopedEntries(model: PoseHRNet, scope: StateScope): ParamEntry[] {
   const entries = model.params.list();
-  const counterNames = model.params.keys().filter((k) => model.params.hasCounter(k));
-  if (entries.length !== state.values.length || counterNames.length !== state.counters.length) {
-    throw new Error(`replica state has ${state.values.length} tensors and ${state.counters.length} counters, the model ${entries.length} and ${counterNames.length}`);
+  return scope === 'all' ? entries : entries.filter((e) => e.kind === 'buffer');
+}
+
+/** The names of the model's counters (`num_batches_tracked`), in state-dict order. */
+function counterNames(model: PoseHRNet): string[] {
+  return model.params.keys().filter((k) => model.params.hasCounter(k));
+}
+
+/** Loads `state` (read with the same `scope`) into `model`: its variables, then its counters. */
+export function assignState(model: PoseHRNet, state: ReplicaState, scope: StateScope = 'all'): void {
+  const entries = scopedEntries(model, scope);
+  const counters = counterNames(model);
+  if (entries.length !== state.values.length || counters.length !== state.counters.length) {
+    throw new Error(`replica state has ${state.values.length} tensors and ${state.counters.length} counters, the model ${entries.length} and ${counters.length} (${scope})`);
   }
   entries.forEach((e, i) => {
     const t = tf.tensor(state.values[i], e.variable.shape, 'float32');
     e.variable.assign(t);
     t.dispose();
   });
-  counterNames.forEach((name, i) => model.params.setCounter(name, state.counters[i]));
+  counters.forEach((name, i) => model.params.setCounter(name, state.counters[i]));
 }
 
-/** Reads the state of `model` (variables in state-dict order, then counters). */
-export function readState(model: PoseHRNet): ReplicaState {
-  const values = model.params.list().map((e) => ownCopy(e.variable.dataSync() as Float32Array));
-  const counters = model.params
-    .keys()
-    .filter((k) => model.params.hasCounter(k))
-    .map((k) => model.params.counter(k));
-  return { values, counters };
+/** Reads the variables of `model` in `scope` (state-dict order), then its counters. */
+export function readState(model: PoseHRNet, scope: StateScope = 'all'): ReplicaState {
+  const values = scopedEntries(model, scope).map((e) => ownCopy(e.variable.dataSync() as Float32Array));
+  return { values, counters: counterNames(model).map((k) => model.params.counter(k)) };
 }
 
 /** Runs one replica job on `model`. */
@@ -118,7 +129,7 @@ export function runReplicaJob(model: PoseHRNet, config: Config, job: ReplicaJob)
         loss,
         grads: model.params.parameters().map((p) => ownCopy(grads[p.name].dataSync() as Float32Array)),
         output: ownCopy((output as tf.Tensor).dataSync() as Float32Array),
-        state: job.returnBuffers ? readState(model) : undefined,
+        state: job.returnBuffers ? readState(model, 'buffers') : undefined,
       };
     } finally {
       tf.dispose(Object.values(grads));

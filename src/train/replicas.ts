@@ -151,7 +151,8 @@ export class ReplicaPool {
     }
     const replica0 = results[0].state;
     if (replica0 === undefined) throw new Error('replica 0 returned no state');
-    assignState(model, replica0);
+    // Only the running statistics change in a forward; the parameters are those that were sent.
+    assignState(model, replica0, 'buffers');
     return { loss, output, grads };
   }
 

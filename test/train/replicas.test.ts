@@ -87,7 +87,7 @@ describe('ReplicaPool', () => {
         got.grads.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(expectedGrads[i])));
         expect(got.output.length).toBe(5 * 16 * 16 * 17);
         // BatchNorm buffers and counters: replica 0's.
-        const after = readState(model);
+        const after = readState(model, 'buffers');
         after.values.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(jobs[0].state?.values[i] ?? [])));
         expect(after.counters).toEqual(jobs[0].state?.counters);
       } finally {
