@@ -25,6 +25,17 @@ export type DecodeMethod = 'default' | 'dark';
 /** Target representation; the official code implements Gaussian heatmaps only. */
 export type TargetType = 'gaussian';
 
+/**
+ * `MODEL.CONV_INIT`, how random convolution weights are drawn: `normal` is the official
+ * `init_weights`, N(0, 0.001²) for every conv; `kaiming` draws the convs that BatchNorm follows
+ * from He's normal with fan-out, N(0, 2 / (k²·out)), as torchvision's ResNets do, and keeps
+ * N(0, 0.001²) for the output layer. With BatchNorm the scale of a weight does not change the
+ * forward pass, but it sets the size of an optimizer step relative to the weight: from 0.001, each
+ * Adam step of 1e-3 changes a weight by about its own size, and short runs from scratch learn far
+ * more slowly.
+ */
+export type ConvInit = 'normal' | 'kaiming';
+
 /** One stage (`STAGE2`, `STAGE3`, `STAGE4`) of `MODEL.EXTRA`. */
 export interface StageConfig {
   /** Number of high-resolution modules stacked in this stage. */
@@ -70,6 +81,8 @@ export interface ModelConfig {
   readonly NAME: string;
   /** Initialise from `PRETRAINED` (when it is non-empty) after the random initialisation. */
   readonly INIT_WEIGHTS: boolean;
+  /** Project key: how the random conv weights are drawn, `normal` (official, default) or `kaiming` ({@link ConvInit}). */
+  readonly CONV_INIT: ConvInit;
   /** Path of pretrained (e.g. ImageNet) weights, relative to `DATA_DIR`; `''` = none. */
   readonly PRETRAINED: string;
   /** Number of keypoints K (heatmap channels). */
@@ -319,6 +332,7 @@ export function defaultConfig(): Config {
     MODEL: {
       NAME: 'pose_hrnet',
       INIT_WEIGHTS: true,
+      CONV_INIT: 'normal',
       PRETRAINED: '',
       NUM_JOINTS: 17,
       TAG_PER_JOINT: true,
@@ -470,6 +484,7 @@ export const CONFIG_FIELDS: ConfigFieldTree<Config> = {
   MODEL: {
     NAME: str,
     INIT_WEIGHTS: bool,
+    CONV_INIT: { kind: 'enum', values: ['normal', 'kaiming'] },
     PRETRAINED: str,
     NUM_JOINTS: positiveInt,
     TAG_PER_JOINT: bool,

@@ -7,6 +7,7 @@
  * converted only when a checkpoint is read or written).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ConvInit } from '../config/schema';
 
 /** PyTorch's BatchNorm defaults, used by every BN of the official model. */
 export const BN_EPS = 1e-5;
@@ -123,20 +124,35 @@ export function joinName(...parts: (string | number)[]): string {
 export interface Initializer {
   /** Normal(0, std²) tensor of the given shape. */
   normal(shape: number[], std: number): tf.Tensor;
+  /**
+   * A conv weight `[kh, kw, in, out]`; `output`: the conv is the network's output layer (it has a
+   * bias and no BatchNorm after it).
+   */
+  convWeight(shape: [number, number, number, number], output: boolean): tf.Tensor;
 }
 
 /** Zeros for every weight: for models whose weights are loaded right after they are built. */
 export const zeroInitializer: Initializer = {
   normal: (shape) => tf.zeros(shape),
+  convWeight: (shape) => tf.zeros(shape),
 };
 
-/** Seeded normal initialiser: each call draws with a fresh derived seed. */
-export function seededInitializer(seed: number): Initializer {
+/** Official std of every conv weight (`init_weights` of the official code). */
+const OFFICIAL_CONV_STD = 0.001;
+
+/** Seeded initialiser: each call draws with a fresh derived seed. */
+export function seededInitializer(seed: number, convInit: ConvInit = 'normal'): Initializer {
   let counter = 0;
+  const normal = (shape: number[], std: number): tf.Tensor => {
+    counter += 1;
+    return tf.randomNormal(shape, 0, std, 'float32', seed * 100003 + counter);
+  };
   return {
-    normal(shape, std) {
-      counter += 1;
-      return tf.randomNormal(shape, 0, std, 'float32', seed * 100003 + counter);
+    normal,
+    convWeight(shape, output) {
+      const [kh, kw, , out] = shape;
+      const std = convInit === 'kaiming' && !output ? Math.sqrt(2 / (kh * kw * out)) : OFFICIAL_CONV_STD;
+      return normal(shape, std);
     },
   };
 }
@@ -178,11 +194,12 @@ export class Conv2d {
     this.inChannels = args.inChannels;
     this.outChannels = args.outChannels;
     const k = args.kernelSize;
-    // Official init_weights: normal(std=0.001) for every conv weight, zero bias.
+    // Zero bias, as the official init_weights; only the output layer has one (HRNet's other convs
+    // are all followed by BatchNorm).
     this.weight = store.add(
       joinName(name, 'weight'),
       'parameter',
-      init.normal([k, k, args.inChannels, args.outChannels], 0.001),
+      init.convWeight([k, k, args.inChannels, args.outChannels], args.bias === true),
     );
     this.bias = args.bias ? store.add(joinName(name, 'bias'), 'parameter', tf.zeros([args.outChannels])) : null;
   }

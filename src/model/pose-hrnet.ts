@@ -12,11 +12,13 @@ import { BLOCK_EXPANSION, ResidualBlock, applySequence, makeBlockSequence } from
 import { HighResolutionModule } from './hr-module';
 import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, seededInitializer, zeroInitializer } from './nn';
 import { TransitionLayer } from './transition';
-import type { ModelExtra, StageConfig } from '../config/schema';
+import type { ConvInit, ModelExtra, StageConfig } from '../config/schema';
 
 /** The part of the config the network is built from (`config.MODEL` satisfies it). */
 export interface PoseHRNetSpec {
   NUM_JOINTS: number;
+  /** How the random conv weights are drawn (default `normal`, the official init). */
+  CONV_INIT?: ConvInit;
   /** `[width, height]` of the input. */
   IMAGE_SIZE: number[];
   EXTRA: ModelExtra;
@@ -24,7 +26,7 @@ export interface PoseHRNetSpec {
 
 /** Options of {@link createPoseHRNet}. */
 export interface CreatePoseHRNetOptions {
-  /** Seed of the initial weights (official init: conv normal(0, 0.001²), BN γ=1 β=0). */
+  /** Seed of the initial weights (official init: conv normal(0, 0.001²), BN γ=1 β=0; see `MODEL.CONV_INIT`). */
   seed?: number;
   /**
    * Draw the official random initial weights (default). `false` leaves conv weights at zero, for a
@@ -69,7 +71,7 @@ export class PoseHRNet {
     this.imageSize = [spec.IMAGE_SIZE[0], spec.IMAGE_SIZE[1]];
     this.heatmapSize = [spec.IMAGE_SIZE[0] / 4, spec.IMAGE_SIZE[1] / 4];
     this.extra = spec.EXTRA;
-    const init: Initializer = opts.initWeights === false ? zeroInitializer : seededInitializer(opts.seed ?? 0);
+    const init: Initializer = opts.initWeights === false ? zeroInitializer : seededInitializer(opts.seed ?? 0, spec.CONV_INIT);
     const store = this.params;
 
     this.conv1 = new Conv2d(store, 'conv1', { inChannels: 3, outChannels: 64, kernelSize: 3, stride: 2, padding: 1 }, init);

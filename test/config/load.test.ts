@@ -400,6 +400,8 @@ describe('errors', () => {
     expect(block.message).toContain('expected one of BASIC, BOTTLENECK (did you mean BASIC?), got "basic"');
     const dataset = configError(() => parseConfig('DATASET:\n  DATASET: crowdpose\n', 'e.yaml'));
     expect(dataset.message).toContain('DATASET.DATASET: expected one of coco, mpii, custom, synthetic');
+    const init = configError(() => parseConfig('MODEL:\n  CONV_INIT: he\n', 'e.yaml'));
+    expect(init.message).toBe('e.yaml: MODEL.CONV_INIT: expected one of normal, kaiming, got "he"');
   });
 
   it('FINAL_CONV_KERNEL must be 1 or 3', () => {

@@ -40,6 +40,7 @@ describe('defaultConfig', () => {
   it('has the MODEL defaults of the official default.py', () => {
     expect(c.MODEL.NAME).toBe('pose_hrnet');
     expect(c.MODEL.INIT_WEIGHTS).toBe(true);
+    expect(c.MODEL.CONV_INIT).toBe('normal'); // project key: the official init
     expect(c.MODEL.PRETRAINED).toBe('');
     expect(c.MODEL.NUM_JOINTS).toBe(17);
     expect(c.MODEL.TAG_PER_JOINT).toBe(true);

@@ -138,6 +138,42 @@ describe('PoseHRNet on other configurations', () => {
     }
   });
 
+  it('draws conv weights as the official N(0, 0.001²) by default and as He normal (fan-out) with CONV_INIT kaiming', () => {
+    const extra: ModelExtra = {
+      PRETRAINED_LAYERS: ['*'],
+      FINAL_CONV_KERNEL: 1,
+      STAGE1: stage(1, 'BOTTLENECK', 1, 1, 16),
+      STAGE2: stage(2, 'BASIC', 1, 1, 8),
+      STAGE3: stage(3, 'BASIC', 1, 1, 8),
+      STAGE4: stage(4, 'BASIC', 1, 1, 8),
+    };
+    const official = new PoseHRNet({ NUM_JOINTS: 5, IMAGE_SIZE: [32, 32], EXTRA: extra }, { seed: 3 });
+    const kaiming = new PoseHRNet({ NUM_JOINTS: 5, IMAGE_SIZE: [32, 32], EXTRA: extra, CONV_INIT: 'kaiming' }, { seed: 3 });
+    const std = (model: PoseHRNet, key: string): number => {
+      const v = model.params.get(key).dataSync();
+      let s = 0;
+      for (const x of v) s += x * x;
+      return Math.sqrt(s / v.length);
+    };
+    try {
+      // conv2 of the stem: 3×3, 64 → 64 (36,864 draws); He fan-out std = √(2 / (9·64)).
+      expect(std(official, 'conv2.weight')).toBeCloseTo(0.001, 4);
+      expect(std(kaiming, 'conv2.weight') / Math.sqrt(2 / (9 * 64))).toBeCloseTo(1, 1);
+      // A 1×1 conv of layer1 (16 → 64 outputs): √(2 / 64).
+      expect(std(kaiming, 'layer1.0.conv3.weight') / Math.sqrt(2 / 64)).toBeCloseTo(1, 1);
+      // The output layer has no BatchNorm after it: it keeps the official std either way.
+      expect(std(kaiming, 'final_layer.weight')).toBeCloseTo(0.001, 3);
+      // Same draws, another scale: the seed stream is shared.
+      const a = official.params.get('conv1.weight').dataSync();
+      const b = kaiming.params.get('conv1.weight').dataSync();
+      const ratio = Math.sqrt(2 / (9 * 64)) / 0.001;
+      for (let i = 0; i < 10; i++) expect(b[i]).toBeCloseTo(a[i] * ratio, 4);
+    } finally {
+      official.dispose();
+      kaiming.dispose();
+    }
+  });
+
   it('rejects an input size that is not a multiple of 32', () => {
     const model = new PoseHRNet({
       NUM_JOINTS: 3,
