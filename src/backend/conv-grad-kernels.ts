@@ -15,6 +15,7 @@
  * dilations); the input gradient also needs equal strides (`inputGradientSupported`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { FILTER_GRAD_CHUNK_FLOATS, heapFilterGradient } from './heap-kernels';
 import { KernelCalls } from './kernel-calls';
 
 /** Kernel arguments as the engine passes them. */
@@ -204,8 +205,34 @@ function filterGradientByMatMul(calls: KernelCalls, x: tf.TensorInfo, dy: tf.Ten
   return calls.reshapeView(dw, [kh, kw, ci, co]);
 }
 
+/**
+ * Whether the compiled direct filter gradient (filter_grad.c) takes this geometry on `backend`:
+ * the WASM backend, input channels a multiple of 4 and output channels a multiple of 8.
+ */
+export function directFilterGradientSupported(info: tf.backend_util.Conv2DInfo, backend: tf.KernelBackend): boolean {
+  return info.inChannels % 4 === 0 && info.outChannels % 8 === 0 && heapFilterGradient(backend) !== undefined;
+}
+
+/**
+ * The filter gradient by the compiled kernel of filter_grad.c, which reads the NHWC input and
+ * output gradient in place in the WASM backend's memory: no im2col, no transpose. Returns dW
+ * [kh, kw, Cin, Cout] (a temporary of `calls`).
+ */
+function filterGradientDirect(calls: KernelCalls, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const kernel = heapFilterGradient(calls.backend);
+  if (kernel === undefined) throw new Error(`Conv2DBackpropFilter: the direct kernel needs the WASM backend, not '${calls.backendName}'`);
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  return calls.produce([kh, kw, ci, co], (dw) => {
+    // Views taken after the output is allocated: an allocation may grow (and move) the heap.
+    const xPtr = calls.view(x).byteOffset;
+    const dyPtr = calls.view(dy).byteOffset;
+    kernel(xPtr, dyPtr, dw.byteOffset, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, FILTER_GRAD_CHUNK_FLOATS);
+  });
+}
+
 /** How {@link conv2DBackpropFilterFast} computes the gradient: by geometry, or always one way. */
-export type FilterGradientMethod = 'auto' | 'conv' | 'matmul';
+export type FilterGradientMethod = 'auto' | 'conv' | 'matmul' | 'direct';
 
 /**
  * `Conv2DBackpropFilter` for backend `backendName`, built from its forward convolution or its
@@ -220,10 +247,18 @@ export function conv2DBackpropFilterFast(
   const x = requireInput('Conv2DBackpropFilter', args.inputs, 'x');
   const dy = requireInput('Conv2DBackpropFilter', args.inputs, 'dy');
   const info = forwardGeometry('Conv2DBackpropFilter', x.shape as [number, number, number, number], args.attrs.filterShape, args.attrs, dy);
-  const byMatMul = method === 'matmul' || (method === 'auto' && preferMatMulFilterGradient(info));
+  const chosen: Exclude<FilterGradientMethod, 'auto'> =
+    method !== 'auto'
+      ? method
+      : directFilterGradientSupported(info, args.backend)
+        ? 'direct'
+        : preferMatMulFilterGradient(info)
+          ? 'matmul'
+          : 'conv';
   const calls = new KernelCalls(args.backend, backendName);
+  const compute = { direct: filterGradientDirect, matmul: filterGradientByMatMul, conv: filterGradientByConv }[chosen];
   try {
-    return calls.keep(byMatMul ? filterGradientByMatMul(calls, x, dy, info) : filterGradientByConv(calls, x, dy, info));
+    return calls.keep(compute(calls, x, dy, info));
   } finally {
     calls.disposeTemps();
   }
@@ -325,6 +360,19 @@ export function conv2DBackpropInputViaConv(
   const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   if (sh !== sw) {
     throw new Error(`Conv2DBackpropInput: strides [${sh}, ${sw}] are not supported, expected equal strides`);
+  }
+  if (sh === 1 && sw === 1) {
+    const direct = new KernelCalls(args.backend, backendName);
+    if (direct.heapConvSupports(ci)) {
+      // Stride 1: the output gradient convolved with the flipped, transposed filter, both by the
+      // compiled kernels, in place in the WASM heap.
+      try {
+        const flipped = direct.flipTransposeHeap(filter);
+        return direct.keep(direct.conv2dHeap(dy, flipped, [1, 1], kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left, [n, h, w, ci]));
+      } finally {
+        direct.disposeTemps();
+      }
+    }
   }
   const rowPhases = axisPhases(kh, sh, info.padInfo.top);
   const colPhases = axisPhases(kw, sw, info.padInfo.left);

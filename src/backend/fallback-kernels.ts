@@ -16,6 +16,7 @@ import {
   conv2DBackpropInputViaConv,
   inputGradientSupported,
 } from './conv-grad-kernels';
+import { Conv2DKernelAttrs, conv2DOnHeap } from './conv-kernel';
 import { wasmTransposeKernel } from './transpose-kernel';
 
 const WASM = 'wasm';
@@ -74,6 +75,15 @@ export function missingWasmKernels(kernelNames: readonly string[] = HRNET_TRAINI
 
 /** The stock `Conv2DBackpropInput`, kept for what the convolution-based kernel does not take (NCHW, unequal strides). */
 let stockConv2DBackpropInput: tf.KernelConfig | undefined;
+/** The stock (XNNPACK) `Conv2D`, kept for what the compiled one does not take. */
+let stockConv2D: tf.KernelConfig | undefined;
+
+function conv2DKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
+  const out = conv2DOnHeap(params.inputs, params.backend as tf.KernelBackend, params.attrs as unknown as Conv2DKernelAttrs);
+  if (out !== undefined) return out;
+  if (stockConv2D === undefined) throw new Error('Conv2D: the stock WASM kernel is not registered');
+  return stockConv2D.kernelFunc(params);
+}
 
 function conv2DBackpropFilterKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   return conv2DBackpropFilterFast({
@@ -96,7 +106,8 @@ export function wasmTrainingKernelsRegistered(): boolean {
   return (
     tf.getKernel(tf.Conv2DBackpropFilter, WASM)?.kernelFunc === conv2DBackpropFilterKernel &&
     tf.getKernel(tf.Conv2DBackpropInput, WASM)?.kernelFunc === conv2DBackpropInputKernel &&
-    tf.getKernel(tf.Transpose, WASM)?.kernelFunc === wasmTransposeKernel
+    tf.getKernel(tf.Transpose, WASM)?.kernelFunc === wasmTransposeKernel &&
+    tf.getKernel(tf.Conv2D, WASM)?.kernelFunc === conv2DKernel
   );
 }
 
@@ -125,6 +136,18 @@ export function registerWasmTrainingKernels(): void {
     kernelFunc: wasmTransposeKernel,
     // Other stock kernels call the stock transpose's WASM binding, which this sets up.
     setupFunc: stockTranspose?.setupFunc,
+  });
+  const stockConv = tf.getKernel(tf.Conv2D, WASM);
+  if (stockConv !== undefined) {
+    if (stockConv.kernelFunc !== conv2DKernel) stockConv2D = stockConv;
+    tf.unregisterKernel(tf.Conv2D, WASM);
+  }
+  tf.registerKernel({
+    kernelName: tf.Conv2D,
+    backendName: WASM,
+    kernelFunc: conv2DKernel,
+    // The stock kernel's WASM bindings are set up with the backend; kept for the other geometries.
+    setupFunc: stockConv2D?.setupFunc,
   });
   tf.registerKernel({
     kernelName: tf.Conv2DBackpropInput,

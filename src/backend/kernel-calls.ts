@@ -4,6 +4,7 @@
  * backend's fast convolution. Every intermediate result is tracked and freed by `disposeTemps`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { heapConv } from './heap-kernels';
 
 /** What the WASM backend offers for writing results in place. */
 interface HeapBackend {
@@ -104,6 +105,11 @@ export class KernelCalls {
    */
   conv2dStride1(x: tf.TensorInfo, filter: tf.TensorInfo, pads: SignedPads, dilations: [number, number]): tf.TensorInfo {
     const [n, h, w, c] = x.shape;
+    const [kh, kw, , co] = filter.shape;
+    if (dilations[0] === 1 && dilations[1] === 1 && this.heapConvSupports(co)) {
+      const outShape = [n, h + pads.top + pads.bottom - kh + 1, w + pads.left + pads.right - kw + 1, co];
+      return this.conv2dHeap(x, filter, [1, 1], pads.top, pads.left, outShape);
+    }
     const cropTop = Math.max(0, -pads.top);
     const cropBottom = Math.max(0, -pads.bottom);
     const cropLeft = Math.max(0, -pads.left);
@@ -123,6 +129,46 @@ export class KernelCalls {
       { x: input, filter },
       { strides: [1, 1], pad, dataFormat: 'NHWC', dilations },
     );
+  }
+
+  /** Whether {@link conv2dHeap} runs on this backend for a filter with `outChannels` outputs. */
+  heapConvSupports(outChannels: number): boolean {
+    return outChannels % 8 === 0 && heapConv(this.backend) !== undefined;
+  }
+
+  /**
+   * NHWC convolution by the compiled kernel of conv2d.c, in place in the WASM backend's memory
+   * (see {@link heapConvSupports}).
+   * @param x input [N, H, W, Cin]
+   * @param filter [kh, kw, Cin, Cout]
+   * @param top rows of zero padding above the input (negative: rows skipped); likewise `left`
+   * @param outShape [N, oh, ow, Cout]; the padding below and right is what this size implies
+   */
+  conv2dHeap(x: tf.TensorInfo, filter: tf.TensorInfo, strides: [number, number], top: number, left: number, outShape: number[]): tf.TensorInfo {
+    const kernel = heapConv(this.backend)?.conv2d;
+    if (kernel === undefined) throw new Error(`conv2dHeap: needs the WASM backend, not '${this.backendName}'`);
+    const [n, h, w, ci] = x.shape;
+    const [kh, kw, fci, co] = filter.shape;
+    if (fci !== ci || outShape[0] !== n || outShape[3] !== co || co % 8 !== 0) {
+      throw new Error(`conv2dHeap: cannot convolve [${x.shape}] with [${filter.shape}] into [${outShape}]`);
+    }
+    return this.produce(outShape, (out) => {
+      // Views taken after the output is allocated: an allocation may grow (and move) the heap.
+      const xPtr = this.view(x).byteOffset;
+      const filterPtr = this.view(filter).byteOffset;
+      kernel(xPtr, filterPtr, out.byteOffset, n, h, w, ci, outShape[1], outShape[2], co, kh, kw, strides[0], strides[1], top, left);
+    });
+  }
+
+  /**
+   * The filter of a stride-1 input gradient, by conv2d.c's `flip_transpose`: `filter`
+   * [kh, kw, Cin, Cout] flipped in both spatial axes and transposed to [kh, kw, Cout, Cin].
+   */
+  flipTransposeHeap(filter: tf.TensorInfo): tf.TensorInfo {
+    const kernel = heapConv(this.backend)?.flip_transpose;
+    if (kernel === undefined) throw new Error(`flipTransposeHeap: needs the WASM backend, not '${this.backendName}'`);
+    const [kh, kw, ci, co] = filter.shape;
+    return this.produce([kh, kw, co, ci], (out) => kernel(this.view(filter).byteOffset, out.byteOffset, kh, kw, ci, co));
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
- * The WASM convolution gradients (built from forward convolutions) against the cpu backend's
- * reference kernels, over the geometries HRNet uses and the awkward ones around them.
+ * The WASM convolution and its gradients (the compiled kernels, and the gradients built from
+ * forward convolutions) against the cpu backend's reference kernels, over the geometries HRNet
+ * uses and the awkward ones around them.
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterFast } from '../../src/backend/conv-grad-kernels';
@@ -46,19 +47,31 @@ const GEOMETRIES: Geometry[] = [
   { n: 2, h: 8, w: 7, ci: 8, co: 6, k: 1, stride: 2, pad: sym(0) },
   { n: 1, h: 11, w: 10, ci: 4, co: 5, k: 5, stride: 2, pad: sym(2) },
   { n: 2, h: 10, w: 11, ci: 3, co: 4, k: 3, stride: 3, pad: sym(1) },
+  // The same awkward cases with Cin % 4 == 0 and Cout % 8 == 0, which the compiled kernels take.
+  { n: 2, h: 8, w: 8, ci: 8, co: 8, k: 3, stride: 2, pad: 'same' },
+  { n: 2, h: 9, w: 7, ci: 4, co: 16, k: 3, stride: 2, pad: 'same' },
+  { n: 2, h: 8, w: 10, ci: 4, co: 8, k: 3, stride: 2, pad: 'valid' },
+  { n: 2, h: 7, w: 6, ci: 12, co: 8, k: 3, stride: 2, pad: [[0, 0], [1, 0], [0, 2], [0, 0]] },
+  { n: 1, h: 11, w: 10, ci: 4, co: 8, k: 5, stride: 2, pad: sym(2) },
+  { n: 2, h: 10, w: 11, ci: 8, co: 8, k: 3, stride: 3, pad: sym(1) },
+  { n: 1, h: 3, w: 2, ci: 4, co: 8, k: 5, stride: 1, pad: sym(2) },
+  { n: 2, h: 7, w: 6, ci: 8, co: 8, k: 3, stride: 1, pad: 'valid' },
+  { n: 2, h: 5, w: 6, ci: 8, co: 16, k: 2, stride: 1, pad: 'same' },
+  { n: 1, h: 4, w: 3, ci: 16, co: 8, k: 5, stride: 1, pad: sym(2) },
 ];
 
-/** Gradients of Σ conv2d(x, w) ⊙ r with respect to x and w, on the active backend. */
-function convGrads(g: Geometry, x: Float32Array, w: Float32Array, r: Float32Array): { dx: Float32Array; dw: Float32Array } {
+/** conv2d(x, w) and the gradients of Σ conv2d(x, w) ⊙ r with respect to x and w, on the active backend. */
+function convGrads(g: Geometry, x: Float32Array, w: Float32Array, r: Float32Array): { y: Float32Array; dx: Float32Array; dw: Float32Array } {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, [g.n, g.h, g.w, g.ci]);
     const wt = tf.tensor4d(w, [g.k, g.k, g.ci, g.co]);
+    const y = tf.conv2d(xt, wt, g.stride, g.pad).dataSync() as Float32Array;
     const f = (a: tf.Tensor, b: tf.Tensor): tf.Scalar => {
       const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, g.stride, g.pad);
       return tf.sum(tf.mul(y, tf.tensor(r, y.shape)));
     };
     const [dx, dw] = tf.grads(f)([xt, wt]);
-    return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
+    return { y, dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   });
 }
 
@@ -79,7 +92,7 @@ describe('WASM convolution gradient kernels', () => {
     await tf.setBackend('cpu');
   });
 
-  it.each(GEOMETRIES.map((g) => [JSON.stringify(g), g] as const))('match the cpu backend: %s', async (_label, g) => {
+  it.each(GEOMETRIES.map((g) => [JSON.stringify(g), g] as const))('and the forward convolution match the cpu backend: %s', async (_label, g) => {
     await tf.setBackend('cpu');
     const ySize = outShape(g).reduce((a, b) => a * b, 1);
     const x = randomValues(g.n * g.h * g.w * g.ci, 1);
@@ -91,16 +104,17 @@ describe('WASM convolution gradient kernels', () => {
     const before = tf.memory().numTensors;
     const got = convGrads(g, x, w, r);
     expect(tf.memory().numTensors).toBe(before);
+    expect(relL2(got.y, ref.y)).toBeLessThan(1e-6);
     expect(relL2(got.dx, ref.dx)).toBeLessThan(1e-6);
     expect(relL2(got.dw, ref.dw)).toBeLessThan(1e-6);
     await tf.setBackend('cpu');
   });
 
   it.each([
-    { n: 8, h: 6, w: 5, ci: 8, co: 4, k: 3, stride: 1, pad: sym(1) },
-    { n: 8, h: 8, w: 6, ci: 4, co: 6, k: 3, stride: 2, pad: sym(1) },
-    { n: 8, h: 5, w: 4, ci: 6, co: 3, k: 1, stride: 1, pad: sym(0) },
-  ] as Geometry[])('computes the same filter gradient by convolution and by matrix product: %j', async (g) => {
+    { n: 8, h: 6, w: 5, ci: 8, co: 8, k: 3, stride: 1, pad: sym(1) },
+    { n: 8, h: 8, w: 6, ci: 4, co: 16, k: 3, stride: 2, pad: sym(1) },
+    { n: 8, h: 5, w: 4, ci: 12, co: 8, k: 1, stride: 1, pad: sym(0) },
+  ] as Geometry[])('computes the same filter gradient by convolution, by matrix product and directly: %j', async (g) => {
     await tf.setBackend('cpu');
     const ySize = outShape(g).reduce((a, b) => a * b, 1);
     const x = randomValues(g.n * g.h * g.w * g.ci, 4);
@@ -109,7 +123,7 @@ describe('WASM convolution gradient kernels', () => {
     const ref = convGrads(g, x, w, r).dw;
     await tf.setBackend('wasm');
     const yShape = outShape(g);
-    for (const method of ['conv', 'matmul'] as const) {
+    for (const method of ['conv', 'matmul', 'direct'] as const) {
       const got = tf.tidy(() => {
         const xt = tf.tensor4d(x, [g.n, g.h, g.w, g.ci]);
         const dy = tf.tensor(r, yShape);

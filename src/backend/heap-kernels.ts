@@ -1,0 +1,131 @@
+/**
+ * Kernels compiled to WebAssembly from `src/backend/wasm-kernels/*.c` (by
+ * `scripts/build-wasm-kernels.sh`; the binaries are embedded in `*-wasm.ts`). Each module imports
+ * the memory of TF.js's WASM backend, so it reads and writes tensors where they live: no copy in or
+ * out. The modules use no stack and no data segment, so they write only the output they are given.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { WASM_BASE64 as CONV2D_WASM } from './wasm-kernels/conv2d-wasm';
+import { WASM_BASE64 as FILTER_GRAD_WASM } from './wasm-kernels/filter-grad-wasm';
+
+/**
+ * `filter_grad` of filter_grad.c: the filter gradient of an NHWC convolution, written to `dwPtr`.
+ * Pointers are byte offsets in the backend's memory. Needs Cin % 4 == 0 and Cout % 8 == 0.
+ * `chunkFloats`: input and output-gradient values per chunk of rows (see {@link FILTER_GRAD_CHUNK_FLOATS}).
+ */
+export type HeapFilterGradient = (
+  inPtr: number,
+  dyPtr: number,
+  dwPtr: number,
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  oh: number,
+  ow: number,
+  co: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  top: number,
+  left: number,
+  chunkFloats: number,
+) => void;
+
+/** The WebAssembly JS API of Node (its types are not in this project's TypeScript lib). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+declare const WebAssembly: {
+  Memory: abstract new (...args: never[]) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+};
+
+/**
+ * Chunk size of `filter_grad`: on a 2-core EPYC, W32's layers ran at 37–51 GFLOP/s with chunks
+ * of 1,024 to 16,384 values, within 5% of each other except the smallest layers (best at 8,192+).
+ */
+export const FILTER_GRAD_CHUNK_FLOATS = 8192;
+
+/** The part of the WASM backend this module uses: the Emscripten module's exported memory. */
+interface WasmBackendMemory {
+  wasm?: { asm?: { memory?: unknown } };
+}
+
+/**
+ * `conv2d` of conv2d.c: an NHWC convolution with explicit zero padding, written to `outPtr`.
+ * Pointers are byte offsets in the backend's memory. Needs Cout % 8 == 0.
+ */
+export type HeapConv2D = (
+  inPtr: number,
+  filterPtr: number,
+  outPtr: number,
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  oh: number,
+  ow: number,
+  co: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  top: number,
+  left: number,
+) => void;
+
+/** `flip_transpose` of conv2d.c: w [kh, kw, Cin, Cout] → [kh, kw, Cout, Cin], both spatial axes flipped. */
+export type HeapFlipTranspose = (filterPtr: number, outPtr: number, kh: number, kw: number, ci: number, co: number) => void;
+
+/** The exports of conv2d.c. */
+export interface HeapConvExports {
+  conv2d: HeapConv2D;
+  flip_transpose: HeapFlipTranspose;
+}
+
+/** The exports of filter_grad.c. */
+export interface HeapFilterGradExports {
+  filter_grad: HeapFilterGradient;
+}
+
+/** One compiled module: its bytes, and its exports bound to each backend's memory. */
+class HeapModule<E extends object> {
+  private module: object | undefined;
+  private readonly byBackend = new WeakMap<object, E>();
+
+  constructor(private readonly base64: string) {}
+
+  /** The exports bound to `backend`'s memory; `undefined` when `backend` is not the WASM backend. */
+  bind(backend: tf.KernelBackend): E | undefined {
+    const cached = this.byBackend.get(backend);
+    if (cached !== undefined) return cached;
+    const memory = backendMemory(backend);
+    if (memory === undefined) return undefined;
+    this.module ??= new WebAssembly.Module(Buffer.from(this.base64, 'base64'));
+    const exports = new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as E;
+    this.byBackend.set(backend, exports);
+    return exports;
+  }
+}
+
+const filterGradModule = new HeapModule<HeapFilterGradExports>(FILTER_GRAD_WASM);
+const convModule = new HeapModule<HeapConvExports>(CONV2D_WASM);
+
+/** The memory of `backend` if it is TF.js's WASM backend, else `undefined`. */
+function backendMemory(backend: tf.KernelBackend): WasmMemory | undefined {
+  const memory = (backend as unknown as WasmBackendMemory).wasm?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+/** The compiled filter gradient bound to `backend`'s memory; `undefined` off the WASM backend. */
+export function heapFilterGradient(backend: tf.KernelBackend): HeapFilterGradient | undefined {
+  return filterGradModule.bind(backend)?.filter_grad;
+}
+
+/** The compiled convolution kernels bound to `backend`'s memory; `undefined` off the WASM backend. */
+export function heapConv(backend: tf.KernelBackend): HeapConvExports | undefined {
+  return convModule.bind(backend);
+}
