@@ -16,6 +16,7 @@ import {
   conv2DBackpropInputViaConv,
   inputGradientSupported,
 } from './conv-grad-kernels';
+import { BATCH_NORM_TRAIN, registerWasmBatchNormKernels } from './batch-norm-kernel';
 import { Conv2DKernelAttrs, conv2DOnHeap } from './conv-kernel';
 import { wasmTransposeKernel } from './transpose-kernel';
 
@@ -107,7 +108,8 @@ export function wasmTrainingKernelsRegistered(): boolean {
     tf.getKernel(tf.Conv2DBackpropFilter, WASM)?.kernelFunc === conv2DBackpropFilterKernel &&
     tf.getKernel(tf.Conv2DBackpropInput, WASM)?.kernelFunc === conv2DBackpropInputKernel &&
     tf.getKernel(tf.Transpose, WASM)?.kernelFunc === wasmTransposeKernel &&
-    tf.getKernel(tf.Conv2D, WASM)?.kernelFunc === conv2DKernel
+    tf.getKernel(tf.Conv2D, WASM)?.kernelFunc === conv2DKernel &&
+    tf.getKernel(BATCH_NORM_TRAIN, WASM) !== undefined
   );
 }
 
@@ -137,6 +139,7 @@ export function registerWasmTrainingKernels(): void {
     // Other stock kernels call the stock transpose's WASM binding, which this sets up.
     setupFunc: stockTranspose?.setupFunc,
   });
+  registerWasmBatchNormKernels();
   const stockConv = tf.getKernel(tf.Conv2D, WASM);
   if (stockConv !== undefined) {
     if (stockConv.kernelFunc !== conv2DKernel) stockConv2D = stockConv;

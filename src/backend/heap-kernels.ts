@@ -5,6 +5,7 @@
  * out. The modules use no stack and no data segment, so they write only the output they are given.
  */
 import * as tf from '@tensorflow/tfjs';
+import { WASM_BASE64 as BATCH_NORM_WASM } from './wasm-kernels/batch-norm-wasm';
 import { WASM_BASE64 as CONV2D_WASM } from './wasm-kernels/conv2d-wasm';
 import { WASM_BASE64 as FILTER_GRAD_WASM } from './wasm-kernels/filter-grad-wasm';
 
@@ -86,6 +87,39 @@ export interface HeapConvExports {
   flip_transpose: HeapFlipTranspose;
 }
 
+/** The exports of batch_norm.c (pointers are byte offsets in the backend's memory; c % 4 == 0). */
+export interface HeapBatchNormExports {
+  /** Train-mode BN forward of y [m, c]: out and xhat [m, c], stats [mean, var, alpha] (3c); scratch 4c. */
+  bn_forward(
+    yPtr: number,
+    gammaPtr: number,
+    betaPtr: number,
+    outPtr: number,
+    xhatPtr: number,
+    statsPtr: number,
+    scratchPtr: number,
+    m: number,
+    c: number,
+    block: number,
+    relu: number,
+    eps: number,
+  ): void;
+  /** Its gradient: dconv [m, c] and grads [dgamma, dbeta] (2c); `outPtr` is read only when `relu`; scratch 4c. */
+  bn_backward(
+    dyPtr: number,
+    outPtr: number,
+    xhatPtr: number,
+    alphaPtr: number,
+    dconvPtr: number,
+    gradsPtr: number,
+    scratchPtr: number,
+    m: number,
+    c: number,
+    block: number,
+    relu: number,
+  ): void;
+}
+
 /** The exports of filter_grad.c. */
 export interface HeapFilterGradExports {
   filter_grad: HeapFilterGradient;
@@ -113,6 +147,7 @@ class HeapModule<E extends object> {
 
 const filterGradModule = new HeapModule<HeapFilterGradExports>(FILTER_GRAD_WASM);
 const convModule = new HeapModule<HeapConvExports>(CONV2D_WASM);
+const batchNormModule = new HeapModule<HeapBatchNormExports>(BATCH_NORM_WASM);
 
 /** The memory of `backend` if it is TF.js's WASM backend, else `undefined`. */
 function backendMemory(backend: tf.KernelBackend): WasmMemory | undefined {
@@ -128,4 +163,9 @@ export function heapFilterGradient(backend: tf.KernelBackend): HeapFilterGradien
 /** The compiled convolution kernels bound to `backend`'s memory; `undefined` off the WASM backend. */
 export function heapConv(backend: tf.KernelBackend): HeapConvExports | undefined {
   return convModule.bind(backend);
+}
+
+/** The compiled train-mode BatchNorm bound to `backend`'s memory; `undefined` off the WASM backend. */
+export function heapBatchNorm(backend: tf.KernelBackend): HeapBatchNormExports | undefined {
+  return batchNormModule.bind(backend);
 }

@@ -233,6 +233,18 @@ export class KernelCalls {
     return this.write(values, shape);
   }
 
+  /**
+   * A new, uninitialised float32 tensor of `shape` in the WASM heap, for compiled kernels that
+   * write every element (tracked as a temporary). Throws on backends without a heap.
+   */
+  allocHeap(shape: number[]): tf.TensorInfo {
+    const heap = this.backend as unknown as Partial<HeapBackend>;
+    if (typeof heap.makeOutput !== 'function') throw new Error(`allocHeap: backend '${this.backendName}' has no heap`);
+    const out = heap.makeOutput(shape, 'float32');
+    this.temps.push(out);
+    return out;
+  }
+
   /** The float32 values of `x`: a view of the heap on WASM (valid until the next allocation), a copy elsewhere. */
   view(x: tf.TensorInfo): Float32Array {
     const heap = this.backend as unknown as Partial<HeapBackend>;

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConvInit } from '../config/schema';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, type BatchNormTrainAttrs } from '../backend/batch-norm-kernel';
 
 /** PyTorch's BatchNorm defaults, used by every BN of the official model. */
 export const BN_EPS = 1e-5;
@@ -281,6 +282,13 @@ function blockSize(m: number): number {
   return 1;
 }
 
+
+/** Rows per block of {@link channelSum} over `m` rows (`m`: a single block). */
+export function channelSumBlock(m: number): number {
+  const b = blockSize(m);
+  return b === 1 || m <= 64 ? m : b;
+}
+
 /**
  * Column sums of `x [M, C]` → `[C]`, as two matrix products over blocks of about √M rows (a
  * blocked summation: each float32 accumulation runs over ~√M terms instead of M, so rounding
@@ -290,8 +298,8 @@ function blockSize(m: number): number {
 export function channelSum(x: tf.Tensor): tf.Tensor1D {
   const [m, c] = x.shape;
   return tf.tidy(() => {
-    const b = blockSize(m);
-    if (b === 1 || m <= 64) return tf.reshape(tf.matMul(tf.ones([1, m]), x), [c]);
+    const b = channelSumBlock(m);
+    if (b === m) return tf.reshape(tf.matMul(tf.ones([1, m]), x), [c]);
     const a = m / b;
     const partial = tf.matMul(tf.ones([a, 1, b]), tf.reshape(x, [a, b, c])); // [a, 1, c]
     return tf.reshape(tf.matMul(tf.ones([1, a]), tf.reshape(partial, [a, c])), [c]);
@@ -369,11 +377,20 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
   const m = n * oh * ow;
   const strides = conv.stride;
   const pad = conv.pad;
+  // The compiled BatchNorm kernels of the WASM backend when they are registered (batch-norm-kernel.ts).
+  const compiled = c % 4 === 0 && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) !== undefined;
+  const block = channelSumBlock(m);
   const unit = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, filter, gamma, beta] = args as tf.Tensor4D[];
     const save = args[4] as tf.GradSaveFunc;
     const [value, xhat, alpha, mean, variance] = tf.tidy(() => {
       const y2 = tf.reshape(tf.conv2d(input, filter, strides, pad), [m, c]);
+      if (compiled) {
+        const attrs: BatchNormTrainAttrs = { relu, block, eps: BN_EPS };
+        const [out, xh, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { y: y2, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const [mu, biasedVar, a] = tf.unstack(stats);
+        return [tf.reshape(out, [n, oh, ow, c]), xh, a, mu, biasedVar];
+      }
       const mu = tf.div(channelSum(y2), m);
       const centered = tf.sub(y2, mu);
       const biasedVar = tf.div(channelSum(tf.square(centered)), m);
@@ -389,12 +406,24 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
       const [savedInput, savedFilter, savedXhat, scale, savedOutput] = saved;
       try {
         return tf.tidy(() => {
-          let g = tf.reshape(dy, [m, c]);
-          if (relu) g = tf.mul(g, tf.step(tf.reshape(savedOutput, [m, c])));
-          const dBeta = channelSum(g);
-          const dGamma = channelSum(tf.mul(g, savedXhat));
-          const inner = tf.sub(tf.sub(g, tf.div(dBeta, m)), tf.mul(savedXhat, tf.div(dGamma, m)));
-          const dConv = tf.reshape(tf.mul(inner, scale), [n, oh, ow, c]);
+          let dConv: tf.Tensor;
+          let dGamma: tf.Tensor;
+          let dBeta: tf.Tensor;
+          if (compiled) {
+            const inputs: tf.NamedTensorMap = { dy: tf.reshape(dy, [m, c]), xhat: savedXhat, alpha: scale };
+            if (relu) inputs.out = tf.reshape(savedOutput, [m, c]);
+            const attrs: BatchNormTrainAttrs = { relu, block };
+            const [d, grads] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+            dConv = tf.reshape(d, [n, oh, ow, c]);
+            [dGamma, dBeta] = tf.unstack(grads);
+          } else {
+            let g = tf.reshape(dy, [m, c]);
+            if (relu) g = tf.mul(g, tf.step(tf.reshape(savedOutput, [m, c])));
+            dBeta = channelSum(g);
+            dGamma = channelSum(tf.mul(g, savedXhat));
+            const inner = tf.sub(tf.sub(g, tf.div(dBeta, m)), tf.mul(savedXhat, tf.div(dGamma, m)));
+            dConv = tf.reshape(tf.mul(inner, scale), [n, oh, ow, c]);
+          }
           const dx = inputIsData
             ? tf.zerosLike(savedInput)
             : (tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dConv, filter: savedFilter }, {

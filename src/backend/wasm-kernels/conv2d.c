@@ -4,9 +4,10 @@
  *
  *   out[n, y, x, o] = sum over i, j, c of  in[n, y*sh + i - top, x*sw + j - left, c] * w[i, j, c, o]
  *
- * For each output row and filter tap, the pixels whose input lies inside the image are summed in
- * register tiles of 4 pixels by 8 output channels (1 pixel by 8 for the last ones of a run), with
- * the input channels innermost; each tap adds to the output row in memory. Requires Cout % 8 == 0.
+ * Output pixels whose filter columns all lie inside the image are summed in register tiles of 4
+ * pixels by 8 output channels over every tap and input channel (channels innermost), and stored
+ * once; the other pixels (at the left and right borders, and the last ones of a row) one at a
+ * time, 8 channels at once, over the taps inside the image. Requires Cout % 8 == 0.
  *
  * Build: scripts/build-wasm-kernels.sh (clang --target=wasm32, -msimd128). The module imports the
  * backend's memory and uses no stack and no data segment, so it writes nothing but its outputs.
@@ -18,38 +19,57 @@ static inline int min_i(int a, int b) { return a < b ? a : b; }
 /* floor(a / b) for b > 0 */
 static inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+/* One output pixel, 8 output channels from o0: every tap whose input lies inside the image. */
+static inline void conv_pixel(const float *in, const float *w, float *op, int b, int y, int x, int o0,
+                              int h, int wd, int ci, int co, int kh, int kw, int sh, int sw, int top, int left) {
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = wasm_f32x4_splat(0.0f);
+  for (int i = 0; i < kh; i++) {
+    const int r = y * sh + i - top;
+    if (r < 0 || r >= h) continue;
+    for (int j = 0; j < kw; j++) {
+      const int col = x * sw + j - left;
+      if (col < 0 || col >= wd) continue;
+      const float *ip = in + ((b * h + r) * wd + col) * ci;
+      const float *wp = w + (i * kw + j) * ci * co + o0;
+      for (int c = 0; c < ci; c++, ip++, wp += co) {
+        const v128_t s = wasm_v128_load32_splat(ip);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(wp)));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(wp + 4)));
+      }
+    }
+  }
+  wasm_v128_store(op, a0);
+  wasm_v128_store(op + 4, a1);
+}
+
 __attribute__((export_name("conv2d")))
 void conv2d(const float *in, const float *w, float *out,
             int n, int h, int wd, int ci,
             int oh, int ow, int co,
             int kh, int kw, int sh, int sw, int top, int left) {
-  const int out_size = n * oh * ow * co;
-  for (int k = 0; k < out_size; k += 4) wasm_v128_store(out + k, wasm_f32x4_splat(0.0f));
   const int xstep = sw * ci;
+  /* Output columns [xa, xb) read every filter column inside the image. */
+  const int xa = min_i(ow, max_i(0, floor_div(left + sw - 1, sw)));
+  const int xb = max_i(xa, min_i(ow, floor_div(wd - kw + left, sw) + 1));
 
   for (int b = 0; b < n; b++) {
     for (int y = 0; y < oh; y++) {
       float *orow = out + (b * oh + y) * ow * co;
-      for (int i = 0; i < kh; i++) {
-        const int r = y * sh + i - top;
-        if (r < 0 || r >= h) continue;
-        const float *irow = in + (b * h + r) * wd * ci;
-        for (int j = 0; j < kw; j++) {
-          /* Output columns x whose input column x*sw + j - left lies inside [0, wd). */
-          const int x0 = min_i(ow, max_i(0, floor_div(left - j + sw - 1, sw)));
-          const int x1 = max_i(x0, min_i(ow, floor_div(wd - 1 + left - j, sw) + 1));
-          if (x1 <= x0) continue;
-          const float *tap = w + (i * kw + j) * ci * co;
-          for (int o0 = 0; o0 < co; o0 += 8) {
-            int x = x0;
-            for (; x + 4 <= x1; x += 4) {
-              float *op = orow + x * co + o0;
-              v128_t a00 = wasm_v128_load(op), a01 = wasm_v128_load(op + 4);
-              v128_t a10 = wasm_v128_load(op + co), a11 = wasm_v128_load(op + co + 4);
-              v128_t a20 = wasm_v128_load(op + 2 * co), a21 = wasm_v128_load(op + 2 * co + 4);
-              v128_t a30 = wasm_v128_load(op + 3 * co), a31 = wasm_v128_load(op + 3 * co + 4);
-              const float *ip = irow + (x * sw + j - left) * ci;
-              const float *wp = tap + o0;
+      /* Filter rows [i0, i1) read rows inside the image. */
+      const int i0 = max_i(0, top - y * sh);
+      const int i1 = min_i(kh, h + top - y * sh);
+      for (int o0 = 0; o0 < co; o0 += 8) {
+        int x = 0;
+        for (; x < xa; x++) conv_pixel(in, w, orow + x * co + o0, b, y, x, o0, h, wd, ci, co, kh, kw, sh, sw, top, left);
+        /* Tiles of 4 pixels by 8 channels, the sum over every tap and channel in registers. */
+        for (; x + 4 <= xb; x += 4) {
+          v128_t a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00;
+          v128_t a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          for (int i = i0; i < i1; i++) {
+            const float *irow = in + ((b * h + y * sh + i - top) * wd + x * sw - left) * ci;
+            for (int j = 0; j < kw; j++) {
+              const float *ip = irow + j * ci;
+              const float *wp = w + (i * kw + j) * ci * co + o0;
               for (int c = 0; c < ci; c++, ip++, wp += co) {
                 const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
                 const v128_t s0 = wasm_v128_load32_splat(ip);
@@ -65,25 +85,15 @@ void conv2d(const float *in, const float *w, float *out,
                 a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));
                 a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));
               }
-              wasm_v128_store(op, a00); wasm_v128_store(op + 4, a01);
-              wasm_v128_store(op + co, a10); wasm_v128_store(op + co + 4, a11);
-              wasm_v128_store(op + 2 * co, a20); wasm_v128_store(op + 2 * co + 4, a21);
-              wasm_v128_store(op + 3 * co, a30); wasm_v128_store(op + 3 * co + 4, a31);
-            }
-            for (; x < x1; x++) {
-              float *op = orow + x * co + o0;
-              v128_t a0 = wasm_v128_load(op), a1 = wasm_v128_load(op + 4);
-              const float *ip = irow + (x * sw + j - left) * ci;
-              const float *wp = tap + o0;
-              for (int c = 0; c < ci; c++, ip++, wp += co) {
-                const v128_t s = wasm_v128_load32_splat(ip);
-                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(wp)));
-                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(wp + 4)));
-              }
-              wasm_v128_store(op, a0); wasm_v128_store(op + 4, a1);
             }
           }
+          float *op = orow + x * co + o0;
+          wasm_v128_store(op, a00); wasm_v128_store(op + 4, a01);
+          wasm_v128_store(op + co, a10); wasm_v128_store(op + co + 4, a11);
+          wasm_v128_store(op + 2 * co, a20); wasm_v128_store(op + 2 * co + 4, a21);
+          wasm_v128_store(op + 3 * co, a30); wasm_v128_store(op + 3 * co + 4, a31);
         }
+        for (; x < ow; x++) conv_pixel(in, w, orow + x * co + o0, b, y, x, o0, h, wd, ci, co, kh, kw, sh, sw, top, left);
       }
     }
   }

@@ -1,0 +1,88 @@
+/**
+ * Train-mode BatchNorm (+ ReLU) as two kernels of the WASM backend, by the compiled code of
+ * batch_norm.c: the forward and its gradient each stream the activation two or three times,
+ * where the same computation in TF.js ops makes about ten passes and as many temporaries. The
+ * model (`convBnTrain` in nn.ts) uses them when they are registered for the active backend, and
+ * the TF.js ops otherwise; on WASM both give the same values, to the bit (see batch_norm.c).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { heapBatchNorm } from './heap-kernels';
+import { KernelCalls } from './kernel-calls';
+
+/** Kernel name of the forward: inputs `y` [m, c], `gamma`, `beta` [c]; outputs out, xhat [m, c] and stats [3, c] (mean, biased var, gamma/√(var+ε)). */
+export const BATCH_NORM_TRAIN = 'HRNetBatchNormTrain';
+/** Kernel name of the gradient: inputs `dy`, `xhat` [m, c], `alpha` [c], `out` [m, c] (after a ReLU); outputs dconv [m, c] and grads [2, c] (dgamma, dbeta). */
+export const BATCH_NORM_TRAIN_GRAD = 'HRNetBatchNormTrainGrad';
+
+/** Attributes of both kernels. */
+export interface BatchNormTrainAttrs {
+  /** A ReLU follows the BatchNorm. */
+  relu: boolean;
+  /** Rows per block of the blocked channel sums (`channelSumBlock`: a divisor of m, or m). */
+  block: number;
+  /** ε added to the variance (forward only). */
+  eps?: number;
+}
+
+function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
+  return t;
+}
+
+function batchNormTrain({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const a = attrs as unknown as BatchNormTrainAttrs;
+  const y = input(inputs, 'y', BATCH_NORM_TRAIN);
+  const gamma = input(inputs, 'gamma', BATCH_NORM_TRAIN);
+  const beta = input(inputs, 'beta', BATCH_NORM_TRAIN);
+  const [m, c] = y.shape;
+  const b = backend as tf.KernelBackend;
+  const bn = heapBatchNorm(b);
+  if (bn === undefined || c % 4 !== 0 || m % a.block !== 0) throw new Error(`${BATCH_NORM_TRAIN}: needs the WASM backend, c % 4 == 0 and a block dividing m (got [${y.shape}], block ${a.block})`);
+  const calls = new KernelCalls(b, 'wasm');
+  try {
+    const out = calls.allocHeap([m, c]);
+    const xhat = calls.allocHeap([m, c]);
+    const stats = calls.allocHeap([3, c]);
+    const scratch = calls.allocHeap([4, c]);
+    // Views taken after every allocation: an allocation may grow (and move) the heap.
+    const p = (t: tf.TensorInfo) => calls.view(t).byteOffset;
+    bn.bn_forward(p(y), p(gamma), p(beta), p(out), p(xhat), p(stats), p(scratch), m, c, a.block, a.relu ? 1 : 0, a.eps ?? 1e-5);
+    return [calls.keep(out), calls.keep(xhat), calls.keep(stats)];
+  } finally {
+    calls.disposeTemps();
+  }
+}
+
+function batchNormTrainGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const a = attrs as unknown as BatchNormTrainAttrs;
+  const dy = input(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
+  const xhat = input(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
+  const alpha = input(inputs, 'alpha', BATCH_NORM_TRAIN_GRAD);
+  const out = a.relu ? input(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : xhat;
+  const [m, c] = dy.shape;
+  const b = backend as tf.KernelBackend;
+  const bn = heapBatchNorm(b);
+  if (bn === undefined || c % 4 !== 0 || m % a.block !== 0) throw new Error(`${BATCH_NORM_TRAIN_GRAD}: needs the WASM backend, c % 4 == 0 and a block dividing m (got [${dy.shape}], block ${a.block})`);
+  const calls = new KernelCalls(b, 'wasm');
+  try {
+    const dconv = calls.allocHeap([m, c]);
+    const grads = calls.allocHeap([2, c]);
+    const scratch = calls.allocHeap([4, c]);
+    const p = (t: tf.TensorInfo) => calls.view(t).byteOffset;
+    bn.bn_backward(p(dy), p(out), p(xhat), p(alpha), p(dconv), p(grads), p(scratch), m, c, a.block, a.relu ? 1 : 0);
+    return [calls.keep(dconv), calls.keep(grads)];
+  } finally {
+    calls.disposeTemps();
+  }
+}
+
+/** Registers both kernels for the WASM backend. Idempotent. */
+export function registerWasmBatchNormKernels(): void {
+  if (tf.getKernel(BATCH_NORM_TRAIN, 'wasm') === undefined) {
+    tf.registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'wasm', kernelFunc: batchNormTrain });
+  }
+  if (tf.getKernel(BATCH_NORM_TRAIN_GRAD, 'wasm') === undefined) {
+    tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'wasm', kernelFunc: batchNormTrainGrad });
+  }
+}
