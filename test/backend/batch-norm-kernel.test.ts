@@ -1,0 +1,73 @@
+/**
+ * The compiled train-mode BatchNorm kernels of the WASM backend against the TF.js ops they stand
+ * for (the formulas of convBnTrain, with channelSum's blocked sums): equal to the bit.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../src/backend/batch-norm-kernel';
+import { initBackend } from '../../src/backend/select';
+import { BN_EPS, channelSum, channelSumBlock } from '../../src/model/nn';
+
+/** The forward and gradient by TF.js ops, as nn.ts computes them without the kernels. */
+function byOps(y: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf.Tensor2D, relu: boolean): tf.Tensor[] {
+  const m = y.shape[0];
+  const mu = tf.div(channelSum(y), m);
+  const centered = tf.sub(y, mu);
+  const biasedVar = tf.div(channelSum(tf.square(centered)), m);
+  const invStd = tf.rsqrt(tf.add(biasedVar, BN_EPS));
+  const a = tf.mul(gamma, invStd);
+  const bn = tf.add(tf.mul(y, a), tf.sub(beta, tf.mul(mu, a)));
+  const out = relu ? tf.relu(bn) : bn;
+  const xhat = tf.mul(centered, invStd);
+  const g = relu ? tf.mul(dy, tf.step(out)) : dy;
+  const dBeta = channelSum(g);
+  const dGamma = channelSum(tf.mul(g, xhat));
+  const dConv = tf.mul(tf.sub(tf.sub(g, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m))), a);
+  return [out, xhat, tf.stack([mu, biasedVar, a]), dConv, tf.stack([dGamma, dBeta])];
+}
+
+describe('compiled train-mode BatchNorm kernels (WASM)', () => {
+  beforeAll(async () => {
+    tf.env().set('PROD', true);
+    await initBackend({ preferred: 'wasm', quiet: true });
+  });
+
+  // One block (m ≤ 64, or m prime), blocks of 24 rows, blocks of 64 (more than the 48-row runs).
+  it('blocks the sums as channelSum does', () => {
+    expect([50, 61, 768, 2 * 64 * 48].map(channelSumBlock)).toEqual([50, 61, 24, 64]);
+  });
+
+  it.each([
+    [50, 8],
+    [61, 4],
+    [768, 32],
+    [2 * 64 * 48, 8],
+  ])('give the TF.js ops their values to the bit: m = %i, c = %i', (m, c) => {
+    for (const relu of [false, true]) {
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        // A mean far from zero, so that the sums cancel as they do below a BatchNorm.
+        const y = tf.randomNormal([m, c], 3, 2, 'float32', 1) as tf.Tensor2D;
+        const gamma = tf.randomNormal([c], 1, 0.2, 'float32', 2) as tf.Tensor1D;
+        const beta = tf.randomNormal([c], 0, 0.2, 'float32', 3) as tf.Tensor1D;
+        const dy = tf.randomNormal([m, c], 0, 1, 'float32', 4) as tf.Tensor2D;
+        const block = channelSumBlock(m);
+        const [out, xhat, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma, beta }, { relu, block, eps: BN_EPS }) as tf.Tensor[];
+        const inputs: tf.NamedTensorMap = { dy, xhat, alpha: tf.unstack(stats)[2] };
+        if (relu) inputs.out = out;
+        const [dConv, grads] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, { relu, block }) as tf.Tensor[];
+        const want = byOps(y, gamma, beta, dy, relu);
+        [out, xhat, stats, dConv, grads].forEach((got, i) => {
+          expect(got.shape).toEqual(want[i].shape);
+          expect(Array.from(got.dataSync())).toEqual(Array.from(want[i].dataSync()));
+        });
+      });
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
+
+  it('are registered for WASM only', () => {
+    expect(tf.getKernel(BATCH_NORM_TRAIN, 'wasm')).toBeDefined();
+    expect(tf.getKernel(BATCH_NORM_TRAIN_GRAD, 'wasm')).toBeDefined();
+    expect(tf.getKernel(BATCH_NORM_TRAIN, 'cpu')).toBeUndefined();
+  });
+});
