@@ -361,17 +361,19 @@ export function conv2DBackpropInputViaConv(
   if (sh !== sw) {
     throw new Error(`Conv2DBackpropInput: strides [${sh}, ${sw}] are not supported, expected equal strides`);
   }
-  if (sh === 1 && sw === 1) {
-    const direct = new KernelCalls(args.backend, backendName);
-    if (direct.heapConvSupports(ci)) {
-      // Stride 1: the output gradient convolved with the flipped, transposed filter, both by the
-      // compiled kernels, in place in the WASM heap.
-      try {
-        const flipped = direct.flipTransposeHeap(filter);
-        return direct.keep(direct.conv2dHeap(dy, flipped, [1, 1], kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left, [n, h, w, ci]));
-      } finally {
-        direct.disposeTemps();
-      }
+  const direct = new KernelCalls(args.backend, backendName);
+  if (direct.heapConvSupports(ci)) {
+    // By the compiled kernels, in place in the WASM heap: stride 1 as the output gradient
+    // convolved with the flipped, transposed filter; larger strides by the transposed convolution.
+    try {
+      const flipped = direct.flipTransposeHeap(filter);
+      const dx =
+        sh === 1 && sw === 1
+          ? direct.conv2dHeap(dy, flipped, [1, 1], kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left, [n, h, w, ci])
+          : direct.conv2dInputGradHeap(dy, flipped, [sh, sw], info.padInfo.top, info.padInfo.left, [n, h, w, ci]);
+      return direct.keep(dx);
+    } finally {
+      direct.disposeTemps();
     }
   }
   const rowPhases = axisPhases(kh, sh, info.padInfo.top);

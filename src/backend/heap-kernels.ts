@@ -84,6 +84,11 @@ export type HeapFlipTranspose = (filterPtr: number, outPtr: number, kh: number, 
 /** The exports of conv2d.c. */
 export interface HeapConvExports {
   conv2d: HeapConv2D;
+  /**
+   * The input gradient of a convolution of any stride: `(dyPtr, flippedPtr, dxPtr, n, h, w, ci,
+   * oh, ow, co, kh, kw, sh, sw, top, left)`, the filter from `flip_transpose`. Needs Cin % 8 == 0.
+   */
+  conv2d_input_grad: HeapConv2D;
   flip_transpose: HeapFlipTranspose;
 }
 

@@ -161,6 +161,29 @@ export class KernelCalls {
   }
 
   /**
+   * The input gradient of a convolution with `strides` by conv2d.c's `conv2d_input_grad`, in place
+   * in the WASM heap (Cin % 8 == 0, see {@link heapConvSupports}).
+   * @param dy [N, oh, ow, Cout]
+   * @param flipped the filter from {@link flipTransposeHeap}, [kh, kw, Cout, Cin]
+   * @param top, left the forward convolution's padding
+   * @param inShape [N, H, W, Cin] of the forward input
+   */
+  conv2dInputGradHeap(dy: tf.TensorInfo, flipped: tf.TensorInfo, strides: [number, number], top: number, left: number, inShape: number[]): tf.TensorInfo {
+    const kernel = heapConv(this.backend)?.conv2d_input_grad;
+    if (kernel === undefined) throw new Error(`conv2dInputGradHeap: needs the WASM backend, not '${this.backendName}'`);
+    const [n, oh, ow, co] = dy.shape;
+    const [kh, kw, fco, ci] = flipped.shape;
+    if (fco !== co || inShape[0] !== n || inShape[3] !== ci || ci % 8 !== 0) {
+      throw new Error(`conv2dInputGradHeap: cannot take [${dy.shape}] with [${flipped.shape}] to [${inShape}]`);
+    }
+    return this.produce(inShape, (dx) => {
+      const dyPtr = this.view(dy).byteOffset;
+      const filterPtr = this.view(flipped).byteOffset;
+      kernel(dyPtr, filterPtr, dx.byteOffset, n, inShape[1], inShape[2], ci, oh, ow, co, kh, kw, strides[0], strides[1], top, left);
+    });
+  }
+
+  /**
    * The filter of a stride-1 input gradient, by conv2d.c's `flip_transpose`: `filter`
    * [kh, kw, Cin, Cout] flipped in both spatial axes and transposed to [kh, kw, Cout, Cin].
    */

@@ -186,6 +186,92 @@ void conv2d(const float *in, const float *w, float *out,
 }
 
 /*
+ * The input gradient of a strided convolution (the transposed convolution), without the zero
+ * taps a convolution of the dilated output gradient would multiply:
+ *
+ *   dx[n, y, x, c] = sum over i, j, o with y + top - i = sh*r and x + left - j = sw*q of
+ *                    dy[n, r, q, o] * w[i, j, c, o]
+ *
+ * `wf` is flip_transpose's [kh, kw, Cout, Cin] (tap (i, j) at kh*kw - 1 - (i*kw + j)). For each
+ * input row and each column phase x = pb + sw*t, the taps that reach it add to dx tap by tap, in
+ * register tiles of 4 columns by 8 input channels. Requires Cin % 8 == 0.
+ */
+__attribute__((export_name("conv2d_input_grad")))
+void conv2d_input_grad(const float *dy, const float *wf, float *dx,
+                       int n, int h, int wd, int ci,
+                       int oh, int ow, int co,
+                       int kh, int kw, int sh, int sw, int top, int left) {
+  const int dx_size = n * h * wd * ci;
+  for (int k = 0; k < dx_size; k += 4) wasm_v128_store(dx + k, wasm_f32x4_splat(0.0f));
+  const int taps = kh * kw;
+  const int xstep = sw * ci; /* dx columns of one phase are sw apart */
+  for (int b = 0; b < n; b++) {
+    for (int y = 0; y < h; y++) {
+      float *dxrow = dx + (b * h + y) * wd * ci;
+      for (int i = 0; i < kh; i++) {
+        const int rr = y + top - i;
+        if (rr < 0 || rr % sh != 0 || rr / sh >= oh) continue;
+        const float *dyrow = dy + (b * oh + rr / sh) * ow * co;
+        for (int pb = 0; pb < sw; pb++) {
+          const int nt = (wd - pb + sw - 1) / sw; /* columns pb, pb + sw, ... below wd */
+          for (int j = 0; j < kw; j++) {
+            const int cc = pb + left - j;
+            if (((cc % sw) + sw) % sw != 0) continue;
+            const int dj = floor_div(cc, sw); /* column t reads dy column t + dj */
+            const int t0 = max_i(0, -dj), t1 = min_i(nt, ow - dj);
+            if (t1 <= t0) continue;
+            const float *tap = wf + (taps - 1 - (i * kw + j)) * co * ci;
+            for (int c0 = 0; c0 < ci; c0 += 8) {
+              int t = t0;
+              for (; t + 4 <= t1; t += 4) {
+                float *op = dxrow + (pb + sw * t) * ci + c0;
+                v128_t a00 = wasm_v128_load(op), a01 = wasm_v128_load(op + 4);
+                v128_t a10 = wasm_v128_load(op + xstep), a11 = wasm_v128_load(op + xstep + 4);
+                v128_t a20 = wasm_v128_load(op + 2 * xstep), a21 = wasm_v128_load(op + 2 * xstep + 4);
+                v128_t a30 = wasm_v128_load(op + 3 * xstep), a31 = wasm_v128_load(op + 3 * xstep + 4);
+                const float *ip = dyrow + (t + dj) * co;
+                const float *wp = tap + c0;
+                for (int o = 0; o < co; o++, ip++, wp += ci) {
+                  const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
+                  const v128_t s0 = wasm_v128_load32_splat(ip);
+                  const v128_t s1 = wasm_v128_load32_splat(ip + co);
+                  const v128_t s2 = wasm_v128_load32_splat(ip + 2 * co);
+                  const v128_t s3 = wasm_v128_load32_splat(ip + 3 * co);
+                  a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));
+                  a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));
+                  a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));
+                  a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));
+                  a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));
+                  a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));
+                  a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));
+                  a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));
+                }
+                wasm_v128_store(op, a00); wasm_v128_store(op + 4, a01);
+                wasm_v128_store(op + xstep, a10); wasm_v128_store(op + xstep + 4, a11);
+                wasm_v128_store(op + 2 * xstep, a20); wasm_v128_store(op + 2 * xstep + 4, a21);
+                wasm_v128_store(op + 3 * xstep, a30); wasm_v128_store(op + 3 * xstep + 4, a31);
+              }
+              for (; t < t1; t++) {
+                float *op = dxrow + (pb + sw * t) * ci + c0;
+                v128_t a0 = wasm_v128_load(op), a1 = wasm_v128_load(op + 4);
+                const float *ip = dyrow + (t + dj) * co;
+                const float *wp = tap + c0;
+                for (int o = 0; o < co; o++, ip++, wp += ci) {
+                  const v128_t s = wasm_v128_load32_splat(ip);
+                  a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(wp)));
+                  a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(wp + 4)));
+                }
+                wasm_v128_store(op, a0); wasm_v128_store(op + 4, a1);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
  * The filter of the input gradient of a stride-1 convolution: w [kh, kw, Cin, Cout] flipped in
  * both spatial axes and transposed to out [kh, kw, Cout, Cin], so that
  * dx = conv2d(dy, out) with padding (kh - 1 - top, kw - 1 - left).
