@@ -77,6 +77,31 @@ function batchNormTrainGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc
   }
 }
 
+/**
+ * `FusedBatchNorm` (eval-mode BatchNorm, `tf.batchNorm`) by the compiled kernel when the statistics
+ * are per channel of the last axis and the channels a multiple of 4; `undefined` otherwise (the
+ * caller runs the stock kernel). Same formula and float32 rounding as the stock WASM kernel.
+ */
+export function fusedBatchNormOnHeap(inputs: tf.NamedTensorInfoMap, backend: tf.KernelBackend, varianceEpsilon: number): tf.TensorInfo | undefined {
+  const { x, mean, variance, offset, scale } = inputs;
+  const bn = heapBatchNorm(backend);
+  if (bn === undefined || x === undefined || mean === undefined || variance === undefined || offset === undefined || scale === undefined) return undefined;
+  const c = x.shape[x.shape.length - 1];
+  const size = x.shape.reduce((a, b) => a * b, 1);
+  const perChannel = [mean, variance, offset, scale].every((t) => t.shape.length === 1 && t.shape[0] === c);
+  if (!perChannel || c % 4 !== 0 || size === 0 || x.dtype !== 'float32') return undefined;
+  const calls = new KernelCalls(backend, 'wasm');
+  try {
+    const out = calls.allocHeap(x.shape);
+    const scratch = calls.allocHeap([c]);
+    const p = (t: tf.TensorInfo) => calls.view(t).byteOffset;
+    bn.bn_eval(p(x), p(mean), p(variance), p(offset), p(scale), p(out), p(scratch), size / c, c, varianceEpsilon);
+    return calls.keep(out);
+  } finally {
+    calls.disposeTemps();
+  }
+}
+
 /** Registers both kernels for the WASM backend. Idempotent. */
 export function registerWasmBatchNormKernels(): void {
   if (tf.getKernel(BATCH_NORM_TRAIN, 'wasm') === undefined) {

@@ -16,7 +16,7 @@ import {
   conv2DBackpropInputViaConv,
   inputGradientSupported,
 } from './conv-grad-kernels';
-import { BATCH_NORM_TRAIN, registerWasmBatchNormKernels } from './batch-norm-kernel';
+import { BATCH_NORM_TRAIN, fusedBatchNormOnHeap, registerWasmBatchNormKernels } from './batch-norm-kernel';
 import { Conv2DKernelAttrs, conv2DOnHeap } from './conv-kernel';
 import { wasmTransposeKernel } from './transpose-kernel';
 
@@ -78,6 +78,16 @@ export function missingWasmKernels(kernelNames: readonly string[] = HRNET_TRAINI
 let stockConv2DBackpropInput: tf.KernelConfig | undefined;
 /** The stock (XNNPACK) `Conv2D`, kept for what the compiled one does not take. */
 let stockConv2D: tf.KernelConfig | undefined;
+/** The stock `FusedBatchNorm`, kept for what the compiled one does not take. */
+let stockFusedBatchNorm: tf.KernelConfig | undefined;
+
+function fusedBatchNormKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
+  const eps = (params.attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
+  const out = fusedBatchNormOnHeap(params.inputs, params.backend as tf.KernelBackend, eps);
+  if (out !== undefined) return out;
+  if (stockFusedBatchNorm === undefined) throw new Error('FusedBatchNorm: the stock WASM kernel is not registered');
+  return stockFusedBatchNorm.kernelFunc(params);
+}
 
 function conv2DKernel(params: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
   const out = conv2DOnHeap(params.inputs, params.backend as tf.KernelBackend, params.attrs as unknown as Conv2DKernelAttrs);
@@ -109,7 +119,8 @@ export function wasmTrainingKernelsRegistered(): boolean {
     tf.getKernel(tf.Conv2DBackpropInput, WASM)?.kernelFunc === conv2DBackpropInputKernel &&
     tf.getKernel(tf.Transpose, WASM)?.kernelFunc === wasmTransposeKernel &&
     tf.getKernel(tf.Conv2D, WASM)?.kernelFunc === conv2DKernel &&
-    tf.getKernel(BATCH_NORM_TRAIN, WASM) !== undefined
+    tf.getKernel(BATCH_NORM_TRAIN, WASM) !== undefined &&
+    tf.getKernel(tf.FusedBatchNorm, WASM)?.kernelFunc === fusedBatchNormKernel
   );
 }
 
@@ -140,6 +151,12 @@ export function registerWasmTrainingKernels(): void {
     setupFunc: stockTranspose?.setupFunc,
   });
   registerWasmBatchNormKernels();
+  const stockBn = tf.getKernel(tf.FusedBatchNorm, WASM);
+  if (stockBn !== undefined) {
+    if (stockBn.kernelFunc !== fusedBatchNormKernel) stockFusedBatchNorm = stockBn;
+    tf.unregisterKernel(tf.FusedBatchNorm, WASM);
+  }
+  tf.registerKernel({ kernelName: tf.FusedBatchNorm, backendName: WASM, kernelFunc: fusedBatchNormKernel, setupFunc: stockFusedBatchNorm?.setupFunc });
   const stockConv = tf.getKernel(tf.Conv2D, WASM);
   if (stockConv !== undefined) {
     if (stockConv.kernelFunc !== conv2DKernel) stockConv2D = stockConv;

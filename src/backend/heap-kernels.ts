@@ -109,6 +109,8 @@ export interface HeapBatchNormExports {
     relu: number,
     eps: number,
   ): void;
+  /** Eval-mode BatchNorm (FusedBatchNorm) of x [m, c] with per-channel statistics; scratch c. */
+  bn_eval(xPtr: number, meanPtr: number, varPtr: number, offsetPtr: number, scalePtr: number, outPtr: number, scratchPtr: number, m: number, c: number, eps: number): void;
   /** Its gradient: dconv [m, c] and grads [dgamma, dbeta] (2c); `outPtr` is read only when `relu`; scratch 4c. */
   bn_backward(
     dyPtr: number,

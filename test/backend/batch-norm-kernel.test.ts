@@ -65,6 +65,29 @@ describe('compiled train-mode BatchNorm kernels (WASM)', () => {
     }
   });
 
+  it('compute eval-mode BatchNorm (tf.batchNorm) with the stock WASM formula and float32 rounding', () => {
+    const [m, c] = [300, 12];
+    const r = (shape: number[], mean: number, std: number, seed: number) => tf.randomNormal(shape, mean, std, 'float32', seed);
+    tf.tidy(() => {
+      const x = r([3, 10, 10, c], 1, 2, 5);
+      const mean = r([c], 0.5, 1, 6);
+      const variance = tf.abs(r([c], 2, 1, 7));
+      const offset = r([c], 0, 1, 8);
+      const scale = r([c], 1, 0.5, 9);
+      const got = tf.batchNorm(x, mean, variance, offset, scale, BN_EPS).dataSync();
+      // out = offset + (x − mean) · scale / √(var + ε), every step rounded to float32.
+      const f = Math.fround;
+      const [xs, ms, vs, os, ss] = [x, mean, variance, offset, scale].map((t) => t.dataSync());
+      const want = new Float32Array(m * c);
+      for (let i = 0; i < m * c; i++) {
+        const k = i % c;
+        const norm = f(Math.sqrt(f(vs[k] + f(BN_EPS))));
+        want[i] = f(os[k] + f(f(f(xs[i] - ms[k]) * ss[k]) / norm));
+      }
+      expect(Array.from(got)).toEqual(Array.from(want));
+    });
+  });
+
   it('are registered for WASM only', () => {
     expect(tf.getKernel(BATCH_NORM_TRAIN, 'wasm')).toBeDefined();
     expect(tf.getKernel(BATCH_NORM_TRAIN_GRAD, 'wasm')).toBeDefined();

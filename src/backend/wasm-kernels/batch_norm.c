@@ -155,3 +155,24 @@ void bn_backward(const float *dy, const float *out, const float *xhat, const flo
     }
   }
 }
+
+/*
+ * Eval-mode BatchNorm (TF.js's FusedBatchNorm) of an [m, c] activation with per-channel mean,
+ * variance, offset and scale, by the stock kernel's formula and rounding:
+ * out = offset + (x - mean) * scale / sqrt(var + eps). `scratch` holds c floats.
+ */
+__attribute__((export_name("bn_eval")))
+void bn_eval(const float *x, const float *mean, const float *var, const float *offset,
+             const float *scale, float *out, float *scratch, int m, int c, float eps) {
+  float *norm = scratch;
+  const v128_t epsv = wasm_f32x4_splat(eps);
+  for (int k = 0; k < c; k += 4) wasm_v128_store(norm + k, wasm_f32x4_sqrt(wasm_f32x4_add(wasm_v128_load(var + k), epsv)));
+  for (int r = 0; r < m; r++) {
+    const float *row = x + r * c;
+    float *orow = out + r * c;
+    for (int k = 0; k < c; k += 4) {
+      const v128_t t = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(row + k), wasm_v128_load(mean + k)), wasm_v128_load(scale + k));
+      wasm_v128_store(orow + k, wasm_f32x4_add(wasm_v128_load(offset + k), wasm_f32x4_div(t, wasm_v128_load(norm + k))));
+    }
+  }
+}
