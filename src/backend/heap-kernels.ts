@@ -10,14 +10,13 @@ import { WASM_BASE64 as CONV2D_WASM } from './wasm-kernels/conv2d-wasm';
 import { WASM_BASE64 as FILTER_GRAD_WASM } from './wasm-kernels/filter-grad-wasm';
 
 /**
- * `filter_grad` of filter_grad.c: the filter gradient of an NHWC convolution, written to `dwPtr`.
- * Pointers are byte offsets in the backend's memory. Needs Cin % 4 == 0 and Cout % 8 == 0.
- * `chunkFloats`: input and output-gradient values per chunk of rows (see {@link FILTER_GRAD_CHUNK_FLOATS}).
+ * The arguments the compiled convolution kernels share: three tensor pointers (byte offsets in the
+ * backend's memory: two inputs, then the output), then the forward geometry.
  */
-export type HeapFilterGradient = (
-  inPtr: number,
-  dyPtr: number,
-  dwPtr: number,
+export type ConvCallArgs = [
+  aPtr: number,
+  bPtr: number,
+  outPtr: number,
   n: number,
   h: number,
   w: number,
@@ -31,8 +30,14 @@ export type HeapFilterGradient = (
   sw: number,
   top: number,
   left: number,
-  chunkFloats: number,
-) => void;
+];
+
+/**
+ * `filter_grad` of filter_grad.c: the filter gradient of an NHWC convolution, written to `dwPtr`.
+ * Pointers are byte offsets in the backend's memory. Needs Cin % 4 == 0 and Cout % 8 == 0.
+ * `chunkFloats`: input and output-gradient values per chunk of rows (see {@link FILTER_GRAD_CHUNK_FLOATS}).
+ */
+export type HeapFilterGradient = (...args: [...ConvCallArgs, chunkFloats: number]) => void;
 
 /** The WebAssembly JS API of Node (its types are not in this project's TypeScript lib). */
 interface WasmMemory {
@@ -59,24 +64,7 @@ interface WasmBackendMemory {
  * `conv2d` of conv2d.c: an NHWC convolution with explicit zero padding, written to `outPtr`.
  * Pointers are byte offsets in the backend's memory. Needs Cout % 8 == 0.
  */
-export type HeapConv2D = (
-  inPtr: number,
-  filterPtr: number,
-  outPtr: number,
-  n: number,
-  h: number,
-  w: number,
-  ci: number,
-  oh: number,
-  ow: number,
-  co: number,
-  kh: number,
-  kw: number,
-  sh: number,
-  sw: number,
-  top: number,
-  left: number,
-) => void;
+export type HeapConv2D = (...args: ConvCallArgs) => void;
 
 /** `flip_transpose` of conv2d.c: w [kh, kw, Cin, Cout] → [kh, kw, Cout, Cin], both spatial axes flipped. */
 export type HeapFlipTranspose = (filterPtr: number, outPtr: number, kh: number, kw: number, ci: number, co: number) => void;

@@ -77,6 +77,16 @@ describe('PoseHRNet on other configurations', () => {
     FUSE_METHOD: 'SUM' as const,
   });
 
+  /** One module of one block per stage: a bottleneck layer1 of `planes`, branches from `width`. */
+  const tinyExtra = (planes: number, width: number): ModelExtra => ({
+    PRETRAINED_LAYERS: ['*'],
+    FINAL_CONV_KERNEL: 1,
+    STAGE1: stage(1, 'BOTTLENECK', 1, 1, planes),
+    STAGE2: stage(2, 'BASIC', 1, 1, width),
+    STAGE3: stage(3, 'BASIC', 1, 1, width),
+    STAGE4: stage(4, 'BASIC', 1, 1, width),
+  });
+
   it('builds a STAGE1 of basic blocks, bottleneck stages, a 3×3 final conv, any joint count and input size', () => {
     const model = new PoseHRNet({
       NUM_JOINTS: 21,
@@ -117,14 +127,7 @@ describe('PoseHRNet on other configurations', () => {
   });
 
   it('builds without drawing initial weights when they are loaded next (initWeights: false)', () => {
-    const extra: ModelExtra = {
-      PRETRAINED_LAYERS: ['*'],
-      FINAL_CONV_KERNEL: 1,
-      STAGE1: stage(1, 'BOTTLENECK', 1, 1, 8),
-      STAGE2: stage(2, 'BASIC', 1, 1, 2),
-      STAGE3: stage(3, 'BASIC', 1, 1, 2),
-      STAGE4: stage(4, 'BASIC', 1, 1, 2),
-    };
+    const extra = tinyExtra(8, 2);
     const empty = new PoseHRNet({ NUM_JOINTS: 3, IMAGE_SIZE: [32, 32], EXTRA: extra }, { initWeights: false });
     const drawn = new PoseHRNet({ NUM_JOINTS: 3, IMAGE_SIZE: [32, 32], EXTRA: extra }, { seed: 1 });
     try {
@@ -139,14 +142,7 @@ describe('PoseHRNet on other configurations', () => {
   });
 
   it('draws conv weights as the official N(0, 0.001²) by default and as He normal (fan-out) with CONV_INIT kaiming', () => {
-    const extra: ModelExtra = {
-      PRETRAINED_LAYERS: ['*'],
-      FINAL_CONV_KERNEL: 1,
-      STAGE1: stage(1, 'BOTTLENECK', 1, 1, 16),
-      STAGE2: stage(2, 'BASIC', 1, 1, 8),
-      STAGE3: stage(3, 'BASIC', 1, 1, 8),
-      STAGE4: stage(4, 'BASIC', 1, 1, 8),
-    };
+    const extra = tinyExtra(16, 8);
     const official = new PoseHRNet({ NUM_JOINTS: 5, IMAGE_SIZE: [32, 32], EXTRA: extra }, { seed: 3 });
     const kaiming = new PoseHRNet({ NUM_JOINTS: 5, IMAGE_SIZE: [32, 32], EXTRA: extra, CONV_INIT: 'kaiming' }, { seed: 3 });
     const std = (model: PoseHRNet, key: string): number => {

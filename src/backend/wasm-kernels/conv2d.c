@@ -20,27 +20,76 @@ static inline int min_i(int a, int b) { return a < b ? a : b; }
 /* floor(a / b) for b > 0 */
 static inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+/* A register tile: 4 pixels by 8 channels, two vectors a pixel. */
+typedef struct {
+  v128_t v[8];
+} tile4x8;
+
+static inline tile4x8 tile_zero(void) {
+  tile4x8 t;
+  for (int q = 0; q < 8; q++) t.v[q] = wasm_f32x4_splat(0.0f);
+  return t;
+}
+
+/* The tile at p: pixel q at p + q * stride. */
+static inline tile4x8 tile_load(const float *p, int stride) {
+  tile4x8 t;
+  for (int q = 0; q < 4; q++) {
+    t.v[2 * q] = wasm_v128_load(p + q * stride);
+    t.v[2 * q + 1] = wasm_v128_load(p + q * stride + 4);
+  }
+  return t;
+}
+
+static inline void tile_store(float *p, int stride, tile4x8 t) {
+  for (int q = 0; q < 4; q++) {
+    wasm_v128_store(p + q * stride, t.v[2 * q]);
+    wasm_v128_store(p + q * stride + 4, t.v[2 * q + 1]);
+  }
+}
+
+/*
+ * t[q] += sum over k < count of in[q * in_stride + k] * w[k * w_stride .. + 8]: the input values
+ * of 4 pixels (channels k consecutive) times 8 consecutive weights per channel.
+ */
+static inline tile4x8 tile_madd(tile4x8 t, const float *in, int in_stride, const float *w, int w_stride, int count) {
+  for (int k = 0; k < count; k++, in++, w += w_stride) {
+    const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4);
+    for (int q = 0; q < 4; q++) {
+      const v128_t s = wasm_v128_load32_splat(in + q * in_stride);
+      t.v[2 * q] = wasm_f32x4_add(t.v[2 * q], wasm_f32x4_mul(s, w0));
+      t.v[2 * q + 1] = wasm_f32x4_add(t.v[2 * q + 1], wasm_f32x4_mul(s, w1));
+    }
+  }
+  return t;
+}
+
+/* One pixel: out[0..8] += sum over k < count of in[k] * w[k * w_stride .. + 8]. */
+static inline void pixel_madd(float *out, const float *in, const float *w, int w_stride, int count) {
+  v128_t a0 = wasm_v128_load(out), a1 = wasm_v128_load(out + 4);
+  for (int k = 0; k < count; k++, in++, w += w_stride) {
+    const v128_t s = wasm_v128_load32_splat(in);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+  }
+  wasm_v128_store(out, a0);
+  wasm_v128_store(out + 4, a1);
+}
+
 /* One output pixel, 8 output channels from o0: every tap whose input lies inside the image. */
 static inline void conv_pixel(const float *in, const float *w, float *op, int b, int y, int x, int o0,
                               int h, int wd, int ci, int co, int kh, int kw, int sh, int sw, int top, int left) {
-  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = wasm_f32x4_splat(0.0f);
+  wasm_v128_store(op, wasm_f32x4_splat(0.0f));
+  wasm_v128_store(op + 4, wasm_f32x4_splat(0.0f));
   for (int i = 0; i < kh; i++) {
     const int r = y * sh + i - top;
     if (r < 0 || r >= h) continue;
     for (int j = 0; j < kw; j++) {
       const int col = x * sw + j - left;
       if (col < 0 || col >= wd) continue;
-      const float *ip = in + ((b * h + r) * wd + col) * ci;
-      const float *wp = w + (i * kw + j) * ci * co + o0;
-      for (int c = 0; c < ci; c++, ip++, wp += co) {
-        const v128_t s = wasm_v128_load32_splat(ip);
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(wp)));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(wp + 4)));
-      }
+      pixel_madd(op, in + ((b * h + r) * wd + col) * ci, w + (i * kw + j) * ci * co + o0, co, ci);
     }
   }
-  wasm_v128_store(op, a0);
-  wasm_v128_store(op + 4, a1);
 }
 
 /* Sums over every tap in registers (the weights of all taps for 8 channels stay in cache). */
@@ -64,35 +113,12 @@ static void conv2d_in_registers(const float *in, const float *w, float *out,
         for (; x < xa; x++) conv_pixel(in, w, orow + x * co + o0, b, y, x, o0, h, wd, ci, co, kh, kw, sh, sw, top, left);
         /* Tiles of 4 pixels by 8 channels, the sum over every tap and channel in registers. */
         for (; x + 4 <= xb; x += 4) {
-          v128_t a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00;
-          v128_t a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          tile4x8 t = tile_zero();
           for (int i = i0; i < i1; i++) {
             const float *irow = in + ((b * h + y * sh + i - top) * wd + x * sw - left) * ci;
-            for (int j = 0; j < kw; j++) {
-              const float *ip = irow + j * ci;
-              const float *wp = w + (i * kw + j) * ci * co + o0;
-              for (int c = 0; c < ci; c++, ip++, wp += co) {
-                const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
-                const v128_t s0 = wasm_v128_load32_splat(ip);
-                const v128_t s1 = wasm_v128_load32_splat(ip + xstep);
-                const v128_t s2 = wasm_v128_load32_splat(ip + 2 * xstep);
-                const v128_t s3 = wasm_v128_load32_splat(ip + 3 * xstep);
-                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));
-                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));
-                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));
-                a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));
-                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));
-                a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));
-                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));
-                a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));
-              }
-            }
+            for (int j = 0; j < kw; j++) t = tile_madd(t, irow + j * ci, xstep, w + (i * kw + j) * ci * co + o0, co, ci);
           }
-          float *op = orow + x * co + o0;
-          wasm_v128_store(op, a00); wasm_v128_store(op + 4, a01);
-          wasm_v128_store(op + co, a10); wasm_v128_store(op + co + 4, a11);
-          wasm_v128_store(op + 2 * co, a20); wasm_v128_store(op + 2 * co + 4, a21);
-          wasm_v128_store(op + 3 * co, a30); wasm_v128_store(op + 3 * co + 4, a31);
+          tile_store(orow + x * co + o0, co, t);
         }
         for (; x < ow; x++) conv_pixel(in, w, orow + x * co + o0, b, y, x, o0, h, wd, ci, co, kh, kw, sh, sw, top, left);
       }
@@ -126,44 +152,9 @@ static void conv2d_by_tap(const float *in, const float *w, float *out,
             int x = x0;
             for (; x + 4 <= x1; x += 4) {
               float *op = orow + x * co + o0;
-              v128_t a00 = wasm_v128_load(op), a01 = wasm_v128_load(op + 4);
-              v128_t a10 = wasm_v128_load(op + co), a11 = wasm_v128_load(op + co + 4);
-              v128_t a20 = wasm_v128_load(op + 2 * co), a21 = wasm_v128_load(op + 2 * co + 4);
-              v128_t a30 = wasm_v128_load(op + 3 * co), a31 = wasm_v128_load(op + 3 * co + 4);
-              const float *ip = irow + (x * sw + j - left) * ci;
-              const float *wp = tap + o0;
-              for (int c = 0; c < ci; c++, ip++, wp += co) {
-                const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
-                const v128_t s0 = wasm_v128_load32_splat(ip);
-                const v128_t s1 = wasm_v128_load32_splat(ip + xstep);
-                const v128_t s2 = wasm_v128_load32_splat(ip + 2 * xstep);
-                const v128_t s3 = wasm_v128_load32_splat(ip + 3 * xstep);
-                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));
-                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));
-                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));
-                a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));
-                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));
-                a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));
-                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));
-                a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));
-              }
-              wasm_v128_store(op, a00); wasm_v128_store(op + 4, a01);
-              wasm_v128_store(op + co, a10); wasm_v128_store(op + co + 4, a11);
-              wasm_v128_store(op + 2 * co, a20); wasm_v128_store(op + 2 * co + 4, a21);
-              wasm_v128_store(op + 3 * co, a30); wasm_v128_store(op + 3 * co + 4, a31);
+              tile_store(op, co, tile_madd(tile_load(op, co), irow + (x * sw + j - left) * ci, xstep, tap + o0, co, ci));
             }
-            for (; x < x1; x++) {
-              float *op = orow + x * co + o0;
-              v128_t a0 = wasm_v128_load(op), a1 = wasm_v128_load(op + 4);
-              const float *ip = irow + (x * sw + j - left) * ci;
-              const float *wp = tap + o0;
-              for (int c = 0; c < ci; c++, ip++, wp += co) {
-                const v128_t s = wasm_v128_load32_splat(ip);
-                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(wp)));
-                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(wp + 4)));
-              }
-              wasm_v128_store(op, a0); wasm_v128_store(op + 4, a1);
-            }
+            for (; x < x1; x++) pixel_madd(orow + x * co + o0, irow + (x * sw + j - left) * ci, tap + o0, co, ci);
           }
         }
       }
@@ -225,44 +216,9 @@ void conv2d_input_grad(const float *dy, const float *wf, float *dx,
               int t = t0;
               for (; t + 4 <= t1; t += 4) {
                 float *op = dxrow + (pb + sw * t) * ci + c0;
-                v128_t a00 = wasm_v128_load(op), a01 = wasm_v128_load(op + 4);
-                v128_t a10 = wasm_v128_load(op + xstep), a11 = wasm_v128_load(op + xstep + 4);
-                v128_t a20 = wasm_v128_load(op + 2 * xstep), a21 = wasm_v128_load(op + 2 * xstep + 4);
-                v128_t a30 = wasm_v128_load(op + 3 * xstep), a31 = wasm_v128_load(op + 3 * xstep + 4);
-                const float *ip = dyrow + (t + dj) * co;
-                const float *wp = tap + c0;
-                for (int o = 0; o < co; o++, ip++, wp += ci) {
-                  const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
-                  const v128_t s0 = wasm_v128_load32_splat(ip);
-                  const v128_t s1 = wasm_v128_load32_splat(ip + co);
-                  const v128_t s2 = wasm_v128_load32_splat(ip + 2 * co);
-                  const v128_t s3 = wasm_v128_load32_splat(ip + 3 * co);
-                  a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, w0));
-                  a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, w1));
-                  a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, w0));
-                  a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, w1));
-                  a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s2, w0));
-                  a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s2, w1));
-                  a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s3, w0));
-                  a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s3, w1));
-                }
-                wasm_v128_store(op, a00); wasm_v128_store(op + 4, a01);
-                wasm_v128_store(op + xstep, a10); wasm_v128_store(op + xstep + 4, a11);
-                wasm_v128_store(op + 2 * xstep, a20); wasm_v128_store(op + 2 * xstep + 4, a21);
-                wasm_v128_store(op + 3 * xstep, a30); wasm_v128_store(op + 3 * xstep + 4, a31);
+                tile_store(op, xstep, tile_madd(tile_load(op, xstep), dyrow + (t + dj) * co, co, tap + c0, ci, co));
               }
-              for (; t < t1; t++) {
-                float *op = dxrow + (pb + sw * t) * ci + c0;
-                v128_t a0 = wasm_v128_load(op), a1 = wasm_v128_load(op + 4);
-                const float *ip = dyrow + (t + dj) * co;
-                const float *wp = tap + c0;
-                for (int o = 0; o < co; o++, ip++, wp += ci) {
-                  const v128_t s = wasm_v128_load32_splat(ip);
-                  a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(wp)));
-                  a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(wp + 4)));
-                }
-                wasm_v128_store(op, a0); wasm_v128_store(op + 4, a1);
-              }
+              for (; t < t1; t++) pixel_madd(dxrow + (pb + sw * t) * ci + c0, dyrow + (t + dj) * co, tap + c0, ci, co);
             }
           }
         }
