@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { KernelCalls } from '../backend/kernel-calls';
 import { initBackend } from '../backend/select';
 import type { Config } from '../config/schema';
 import { FlipTest, inferHeatmaps } from '../eval/evaluate';
@@ -52,13 +53,21 @@ export interface ReplicaJob extends HostBatch {
   state: ReplicaState;
   /** Return the BatchNorm buffers and counters after the forward (replica 0). */
   returnBuffers: boolean;
+  /**
+   * Where to write the gradients (one view per trainable parameter, in shared memory) instead of
+   * returning them; the result's `grads` is then empty.
+   */
+  gradsOut?: Float32Array[];
 }
 
 /** What a replica returns. */
 export interface ReplicaResult {
   id: number;
   loss: number;
-  /** Gradients of the replica's mean loss, one per trainable parameter in state-dict order. */
+  /**
+   * Gradients of the replica's mean loss, one per trainable parameter in state-dict order (empty
+   * when the job gave `gradsOut`).
+   */
   grads: Float32Array[];
   /** Predicted heatmaps `[n, h, w, K]`. */
   output: Float32Array;
@@ -111,6 +120,37 @@ export function assignState(model: PoseHRNet, state: ReplicaState, scope: StateS
   counters.forEach((name, i) => model.params.setCounter(name, state.counters[i]));
 }
 
+/**
+ * One view per variable of `model` (state-dict order) into a single SharedArrayBuffer: a state read
+ * into them with {@link readStateInto} reaches every worker without a copy.
+ */
+export function sharedStateViews(model: PoseHRNet): Float32Array[] {
+  return sharedViews(scopedEntries(model, 'all').map((e) => e.variable.size));
+}
+
+/** Float32 views of the given sizes, one after the other in a single SharedArrayBuffer. */
+export function sharedViews(sizes: number[]): Float32Array[] {
+  const buffer = new SharedArrayBuffer(sizes.reduce((a, b) => a + b, 0) * 4);
+  let offset = 0;
+  return sizes.map((size) => {
+    const view = new Float32Array(buffer, offset * 4, size);
+    offset += size;
+    return view;
+  });
+}
+
+/**
+ * Reads every variable of `model` into `views` (from {@link sharedStateViews}) straight from the
+ * backend's memory where it can (WASM), and returns the state with the counters.
+ */
+export function readStateInto(model: PoseHRNet, views: Float32Array[]): ReplicaState {
+  const entries = scopedEntries(model, 'all');
+  if (entries.length !== views.length) throw new Error(`readStateInto: ${views.length} views for ${entries.length} variables`);
+  const calls = new KernelCalls(tf.backend(), tf.getBackend());
+  entries.forEach((e, i) => views[i].set(calls.view({ dataId: e.variable.dataId, shape: e.variable.shape, dtype: 'float32' })));
+  return { values: views, counters: counterNames(model).map((k) => model.params.counter(k)) };
+}
+
 /** Reads the variables of `model` in `scope` (state-dict order), then its counters. */
 export function readState(model: PoseHRNet, scope: StateScope = 'all'): ReplicaState {
   const values = scopedEntries(model, scope).map((e) => ownCopy(e.variable.dataSync() as Float32Array));
@@ -124,10 +164,18 @@ export function runReplicaJob(model: PoseHRNet, config: Config, job: ReplicaJob)
   try {
     const { loss, grads, output } = computeGradients(model, batch, lossOfConfig(config), true);
     try {
+      const params = model.params.parameters();
+      const out = job.gradsOut;
+      if (out !== undefined) {
+        // Straight from the backend's memory into the shared views, without a copy in between.
+        if (out.length !== params.length) throw new Error(`gradsOut: ${out.length} views for ${params.length} parameters`);
+        const calls = new KernelCalls(tf.backend(), tf.getBackend());
+        params.forEach((p, i) => out[i].set(calls.view(grads[p.name])));
+      }
       return {
         id: job.id,
         loss,
-        grads: model.params.parameters().map((p) => ownCopy(grads[p.name].dataSync() as Float32Array)),
+        grads: out !== undefined ? [] : params.map((p) => ownCopy(grads[p.name].dataSync() as Float32Array)),
         output: ownCopy((output as tf.Tensor).dataSync() as Float32Array),
         state: job.returnBuffers ? readState(model, 'buffers') : undefined,
       };

@@ -19,7 +19,7 @@ import type { PoseHRNet } from '../model/pose-hrnet';
 import type { Optimizer } from './optim';
 import type { HostBatch } from './train-step';
 import type { FlipTest } from '../eval/evaluate';
-import { assignState, readState, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaWorkerData, type WorkerJob } from './replica-worker';
+import { assignState, readStateInto, sharedStateViews, sharedViews, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type WorkerJob } from './replica-worker';
 
 /** What one data-parallel step measured. */
 export interface DataParallelStep {
@@ -63,6 +63,10 @@ export class ReplicaPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  /** The state sent to the workers, in shared memory (allocated at the first use). */
+  private sharedState: Float32Array[] | undefined;
+  /** Per replica, where its worker writes the gradients (shared memory, allocated at the first use). */
+  private sharedGrads: Float32Array[][] | undefined;
 
   private constructor(
     private readonly workers: Worker[],
@@ -114,7 +118,9 @@ export class ReplicaPool {
     const k = this.config.MODEL.NUM_JOINTS;
     const per = { images: h * w * 3, target: hh * hw * k, weight: k };
     const sizes = chunkSizes(batch.n, this.replicas);
-    const state = readState(model);
+    const state = this.readState(model);
+    const params = model.params.parameters();
+    const gradsOut = (this.sharedGrads ??= Array.from({ length: this.replicas }, () => sharedViews(params.map((p) => p.variable.size))));
     let start = 0;
     const results = await Promise.all(
       sizes.map((n, r) => {
@@ -127,18 +133,19 @@ export class ReplicaPool {
           target: batch.target.slice(start * per.target, (start + n) * per.target),
           targetWeight: batch.targetWeight.slice(start * per.weight, (start + n) * per.weight),
           returnBuffers: r === 0,
+          gradsOut: gradsOut[r],
         };
         start += n;
         return this.post<ReplicaResult>(r % this.workers.length, job);
       }),
     );
     // Σ_r (n_r / n) · g_r, in replica order.
-    const grads = results[0].grads.map((g) => new Float32Array(g.length));
+    const grads = params.map((p) => new Float32Array(p.variable.size));
     let loss = 0;
     results.forEach((res, r) => {
       const weight = sizes[r] / batch.n;
       loss += weight * res.loss;
-      res.grads.forEach((g, i) => {
+      gradsOut[r].forEach((g, i) => {
         const acc = grads[i];
         for (let j = 0; j < g.length; j++) acc[j] += weight * g[j];
       });
@@ -172,6 +179,12 @@ export class ReplicaPool {
     return { loss, output };
   }
 
+  /** The state of `model` in shared memory, which every worker reads without a copy. */
+  private readState(model: PoseHRNet): ReplicaState {
+    this.sharedState ??= sharedStateViews(model);
+    return readStateInto(model, this.sharedState);
+  }
+
   /** Stops the workers. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -185,7 +198,7 @@ export class ReplicaPool {
    * Call it again whenever the weights change (training steps overwrite the workers' copies).
    */
   async loadWeights(model: PoseHRNet): Promise<void> {
-    const state = readState(model);
+    const state = this.readState(model);
     await Promise.all(this.workers.map((_, i) => this.post<Float32Array>(i, { kind: 'load', id: this.nextId++, state })));
   }
 
