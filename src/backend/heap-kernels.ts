@@ -123,20 +123,31 @@ export interface HeapFilterGradExports {
 /** One compiled module: its bytes, and its exports bound to each backend's memory. */
 class HeapModule<E extends object> {
   private module: object | undefined;
-  private readonly byBackend = new WeakMap<object, E>();
+  /** Per backend: its exports, or `null` when they cannot be bound to it. */
+  private readonly byBackend = new WeakMap<object, E | null>();
 
   constructor(private readonly base64: string) {}
 
-  /** The exports bound to `backend`'s memory; `undefined` when `backend` is not the WASM backend. */
+  /**
+   * The exports bound to `backend`'s memory; `undefined` when `backend` is not the WASM backend or
+   * its memory cannot be imported (the multi-threaded build's shared memory): the callers then use
+   * the TF.js kernels.
+   */
   bind(backend: tf.KernelBackend): E | undefined {
     const cached = this.byBackend.get(backend);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached ?? undefined;
     const memory = backendMemory(backend);
-    if (memory === undefined) return undefined;
-    this.module ??= new WebAssembly.Module(Buffer.from(this.base64, 'base64'));
-    const exports = new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as E;
+    let exports: E | null = null;
+    if (memory !== undefined) {
+      try {
+        this.module ??= new WebAssembly.Module(Buffer.from(this.base64, 'base64'));
+        exports = new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as E;
+      } catch {
+        exports = null;
+      }
+    }
     this.byBackend.set(backend, exports);
-    return exports;
+    return exports ?? undefined;
   }
 }
 
