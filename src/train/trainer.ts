@@ -30,6 +30,7 @@ import { HeatmapLoss, lossOfConfig } from './loss';
 import { DataParallelStep, ReplicaPool } from './replicas';
 import { createOptimizer, Optimizer, OptimizerState } from './optim';
 import { multiStepLr } from './schedule';
+import { openScalarWriter, ScalarWriter, writeEpochScalars } from './tensorboard';
 import { HostBatch, hostBatchTensors, trainStep } from './train-step';
 
 /** Options of {@link train}. */
@@ -47,6 +48,11 @@ export interface TrainOptions {
   progress?: boolean;
   /** Stop after this many epochs of this run (for tests and quick looks). */
   maxEpochs?: number;
+  /**
+   * Where the epoch scalars go besides `metrics.jsonl`. Default: TensorBoard event files in
+   * `outDir/tensorboard` when tfjs-node is the backend (see `tensorboard.ts`), none otherwise.
+   */
+  scalars?: ScalarWriter;
 }
 
 /** One line of the metrics log. */
@@ -184,6 +190,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       replicas = await ReplicaPool.create(config);
       log(`data parallel: ${replicas.replicas} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples on ${replicas.threads} worker threads`);
     }
+    const scalars = opts.scalars ?? openScalarWriter(path.join(outDir, 'tensorboard'));
+    if (scalars && !opts.scalars) log(`TensorBoard scalars in ${path.join(outDir, 'tensorboard')}`);
     for (let epoch = startEpoch; epoch < endEpoch; epoch++) {
       const lr = multiStepLr(config.TRAIN.LR, config.TRAIN.LR_STEP, config.TRAIN.LR_FACTOR, epoch, beginEpoch);
       optimizer.lr = lr;
@@ -243,6 +251,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       };
       history.push(record);
       fs.appendFileSync(path.join(outDir, 'metrics.jsonl'), JSON.stringify(record) + '\n');
+      if (scalars) writeEpochScalars(scalars, record);
       await savePng(path.join(outDir, 'curves.png'), await renderTrainingCurves(history));
 
       const improved = Number.isFinite(val.value) && val.value > bestMetric;

@@ -30,8 +30,19 @@ const config = () =>
 describe('train', () => {
   it('writes checkpoints, metrics and curves, and a resumed run ends with the same weights as an uninterrupted one', async () => {
     const quiet = { log: () => undefined, progress: false };
-    const straight = await train({ config: config(), outDir: path.join(dir, 'straight'), ...quiet });
+    const scalars: [string, number, number][] = [];
+    const writer = { scalar: (name: string, value: number, step: number) => void scalars.push([name, value, step]), flush: () => undefined };
+    const straight = await train({ config: config(), outDir: path.join(dir, 'straight'), scalars: writer, ...quiet });
     straight.model.dispose();
+    // The epoch scalars (TensorBoard's, where tfjs-node is the backend) are those of the metrics log.
+    expect(scalars).toEqual(
+      straight.history.flatMap((h) => [
+        ['train_loss', h.trainLoss, h.epoch],
+        ['train_acc', h.trainAcc, h.epoch],
+        ['valid_AP', h.valMetric, h.epoch],
+        ['learning_rate', h.lr, h.epoch],
+      ]),
+    );
     const out = path.join(dir, 'resumed');
     const first = await train({ config: config(), outDir: out, maxEpochs: 1, ...quiet });
     first.model.dispose();
