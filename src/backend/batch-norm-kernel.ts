@@ -41,13 +41,9 @@ function batchNormTrain({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
   if (bn === undefined || c % 4 !== 0 || m % a.block !== 0) throw new Error(`${BATCH_NORM_TRAIN}: needs the WASM backend, c % 4 == 0 and a block dividing m (got [${y.shape}], block ${a.block})`);
   const calls = new KernelCalls(b, 'wasm');
   try {
-    const out = calls.allocHeap([m, c]);
-    const xhat = calls.allocHeap([m, c]);
-    const stats = calls.allocHeap([3, c]);
-    const scratch = calls.allocHeap([4, c]);
-    // Views taken after every allocation: an allocation may grow (and move) the heap.
-    const p = (t: tf.TensorInfo) => calls.view(t).byteOffset;
-    bn.bn_forward(p(y), p(gamma), p(beta), p(out), p(xhat), p(stats), p(scratch), m, c, a.block, a.relu ? 1 : 0, a.eps ?? 1e-5);
+    const [out, xhat, stats] = calls.runOnHeap([y, gamma, beta], [[m, c], [m, c], [3, c], [4, c]], ([yp, gp, bp, op, xp, sp, scratch]) =>
+      bn.bn_forward(yp, gp, bp, op, xp, sp, scratch, m, c, a.block, a.relu ? 1 : 0, a.eps ?? 1e-5),
+    );
     return [calls.keep(out), calls.keep(xhat), calls.keep(stats)];
   } finally {
     calls.disposeTemps();
@@ -66,11 +62,9 @@ function batchNormTrainGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc
   if (bn === undefined || c % 4 !== 0 || m % a.block !== 0) throw new Error(`${BATCH_NORM_TRAIN_GRAD}: needs the WASM backend, c % 4 == 0 and a block dividing m (got [${dy.shape}], block ${a.block})`);
   const calls = new KernelCalls(b, 'wasm');
   try {
-    const dconv = calls.allocHeap([m, c]);
-    const grads = calls.allocHeap([2, c]);
-    const scratch = calls.allocHeap([4, c]);
-    const p = (t: tf.TensorInfo) => calls.view(t).byteOffset;
-    bn.bn_backward(p(dy), p(out), p(xhat), p(alpha), p(dconv), p(grads), p(scratch), m, c, a.block, a.relu ? 1 : 0);
+    const [dconv, grads] = calls.runOnHeap([dy, out, xhat, alpha], [[m, c], [2, c], [4, c]], ([dyp, op, xp, ap, dp, gp, scratch]) =>
+      bn.bn_backward(dyp, op, xp, ap, dp, gp, scratch, m, c, a.block, a.relu ? 1 : 0),
+    );
     return [calls.keep(dconv), calls.keep(grads)];
   } finally {
     calls.disposeTemps();
@@ -92,10 +86,9 @@ export function fusedBatchNormOnHeap(inputs: tf.NamedTensorInfoMap, backend: tf.
   if (!perChannel || c % 4 !== 0 || size === 0 || x.dtype !== 'float32') return undefined;
   const calls = new KernelCalls(backend, 'wasm');
   try {
-    const out = calls.allocHeap(x.shape);
-    const scratch = calls.allocHeap([c]);
-    const p = (t: tf.TensorInfo) => calls.view(t).byteOffset;
-    bn.bn_eval(p(x), p(mean), p(variance), p(offset), p(scale), p(out), p(scratch), size / c, c, varianceEpsilon);
+    const [out] = calls.runOnHeap([x, mean, variance, offset, scale], [x.shape, [c]], ([xp, mp, vp, op, sp, outp, scratch]) =>
+      bn.bn_eval(xp, mp, vp, op, sp, outp, scratch, size / c, c, varianceEpsilon),
+    );
     return calls.keep(out);
   } finally {
     calls.disposeTemps();

@@ -1,6 +1,9 @@
 /**
- * Gradients of a 2-D convolution written as forward convolutions, so that a backend whose forward
- * `Conv2D` is fast (WASM/XNNPACK) trains at a comparable speed:
+ * Gradients of a 2-D convolution for the fallback backends. On WASM, where channels fit their
+ * register tiles, the compiled kernels of `wasm-kernels/` compute both in place in the heap
+ * (filter_grad.c; conv2d.c's convolution and transposed convolution). Otherwise they are written
+ * as forward convolutions, so that a backend whose forward `Conv2D` is fast trains at a comparable
+ * speed:
  *
  * - filter gradient: the input correlated with the output gradient, with the batch as the channel
  *   axis, the input channels as the batch and the stride as the dilation; or, on WASM where it is
@@ -223,20 +226,19 @@ function filterGradientDirect(calls: KernelCalls, x: tf.TensorInfo, dy: tf.Tenso
   if (kernel === undefined) throw new Error(`Conv2DBackpropFilter: the direct kernel needs the WASM backend, not '${calls.backendName}'`);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-  return calls.produce([kh, kw, ci, co], (dw) => {
-    // Views taken after the output is allocated: an allocation may grow (and move) the heap.
-    const xPtr = calls.view(x).byteOffset;
-    const dyPtr = calls.view(dy).byteOffset;
-    kernel(xPtr, dyPtr, dw.byteOffset, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, FILTER_GRAD_CHUNK_FLOATS);
-  });
+  const [dw] = calls.runOnHeap([x, dy], [[kh, kw, ci, co]], ([xp, dyp, dwp]) =>
+    kernel(xp, dyp, dwp, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, info.padInfo.top, info.padInfo.left, FILTER_GRAD_CHUNK_FLOATS),
+  );
+  return dw;
 }
 
 /** How {@link conv2DBackpropFilterFast} computes the gradient: by geometry, or always one way. */
 export type FilterGradientMethod = 'auto' | 'conv' | 'matmul' | 'direct';
 
 /**
- * `Conv2DBackpropFilter` for backend `backendName`, built from its forward convolution or its
- * matrix product (`method`; `auto` picks by {@link preferMatMulFilterGradient}).
+ * `Conv2DBackpropFilter` for backend `backendName`: by the compiled kernel, the forward convolution
+ * or the matrix product (`method`; `auto` takes the compiled kernel where
+ * {@link directFilterGradientSupported}, else picks by {@link preferMatMulFilterGradient}).
  * Inputs: `x` [N, H, W, Cin], `dy` [N, oh, ow, Cout]. Returns dW [kh, kw, Cin, Cout].
  */
 export function conv2DBackpropFilterFast(
@@ -344,8 +346,8 @@ function phaseCombinedKernel(
 }
 
 /**
- * `Conv2DBackpropInput` for backend `backendName`: one stride-1 convolution of `dy` with the
- * phase-combined kernel, then a depth-to-space to interleave the stride² phases (square strides only).
+ * `Conv2DBackpropInput` for backend `backendName` (square strides only): by the compiled kernels
+ * of conv2d.c when the WASM heap and Cin % 8 == 0 allow, else {@link inputGradientByPhases}.
  * Inputs: `dy` [N, oh, ow, Cout], `filter` [kh, kw, Cin, Cout]. Returns dx [N, H, W, Cin] (`inputShape`).
  */
 export function conv2DBackpropInputViaConv(
@@ -356,26 +358,37 @@ export function conv2DBackpropInputViaConv(
   const filter = requireInput('Conv2DBackpropInput', args.inputs, 'filter');
   const filterShape = filter.shape as [number, number, number, number];
   const info = forwardGeometry('Conv2DBackpropInput', args.attrs.inputShape, filterShape, args.attrs, dy);
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
-  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   if (sh !== sw) {
     throw new Error(`Conv2DBackpropInput: strides [${sh}, ${sw}] are not supported, expected equal strides`);
   }
-  const direct = new KernelCalls(args.backend, backendName);
-  if (direct.heapConvSupports(ci)) {
-    // By the compiled kernels, in place in the WASM heap: stride 1 as the output gradient
-    // convolved with the flipped, transposed filter; larger strides by the transposed convolution.
-    try {
-      const flipped = direct.flipTransposeHeap(filter);
+  const calls = new KernelCalls(args.backend, backendName);
+  try {
+    if (calls.heapConvSupports(ci)) {
+      // By the compiled kernels, in place in the WASM heap: stride 1 as the output gradient
+      // convolved with the flipped, transposed filter; larger strides by the transposed convolution.
+      const flipped = calls.flipTransposeHeap(filter);
       const dx =
-        sh === 1 && sw === 1
-          ? direct.conv2dHeap(dy, flipped, [1, 1], kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left, [n, h, w, ci])
-          : direct.conv2dInputGradHeap(dy, flipped, [sh, sw], info.padInfo.top, info.padInfo.left, [n, h, w, ci]);
-      return direct.keep(dx);
-    } finally {
-      direct.disposeTemps();
+        sh === 1
+          ? calls.conv2dHeap(dy, flipped, [1, 1], kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left, [n, h, w, ci])
+          : calls.conv2dInputGradHeap(dy, flipped, [sh, sw], info.padInfo.top, info.padInfo.left, [n, h, w, ci]);
+      return calls.keep(dx);
     }
+    return calls.keep(inputGradientByPhases(calls, dy, filter, info));
+  } finally {
+    calls.disposeTemps();
   }
+}
+
+/**
+ * The input gradient as one stride-1 convolution of `dy` with the phase-combined kernel, then a
+ * depth-to-space to interleave the stride² phases (square strides). Returns dx (a temporary of `calls`).
+ */
+function inputGradientByPhases(calls: KernelCalls, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const filterShape = filter.shape as [number, number, number, number];
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   const rowPhases = axisPhases(kh, sh, info.padInfo.top);
   const colPhases = axisPhases(kw, sw, info.padInfo.left);
   const rowRange = offsetRange(rowPhases);
@@ -384,29 +397,23 @@ export function conv2DBackpropInputViaConv(
   const lw = colRange.max - colRange.min + 1;
   const qh = Math.ceil(h / sh); // phase rows: y = sh·q + a for q < qh
   const qw = Math.ceil(w / sw);
-  const calls = new KernelCalls(args.backend, backendName);
-  try {
-    const kernel = calls.write(
-      phaseCombinedKernel(
-        calls.read(filter),
-        filterShape,
-        [sh, sw],
-        { phases: rowPhases, min: rowRange.min, length: lh },
-        { phases: colPhases, min: colRange.min, length: lw },
-      ),
-      [lh, lw, co, sh * sw * ci],
-    );
-    // Output row q reads dy rows q + min … q + max.
-    const pads = {
-      top: -rowRange.min,
-      bottom: qh - 1 + rowRange.max - (oh - 1),
-      left: -colRange.min,
-      right: qw - 1 + colRange.max - (ow - 1),
-    };
-    const phases = calls.conv2dStride1(dy, kernel, pads, [1, 1]); // [N, qh, qw, sh·sw·Cin]
-    const dx = sh === 1 ? phases : calls.depthToSpaceCropped(phases, sh, [n, h, w, ci]);
-    return calls.keep(dx);
-  } finally {
-    calls.disposeTemps();
-  }
+  const kernel = calls.write(
+    phaseCombinedKernel(
+      calls.read(filter),
+      filterShape,
+      [sh, sw],
+      { phases: rowPhases, min: rowRange.min, length: lh },
+      { phases: colPhases, min: colRange.min, length: lw },
+    ),
+    [lh, lw, co, sh * sw * ci],
+  );
+  // Output row q reads dy rows q + min … q + max.
+  const pads = {
+    top: -rowRange.min,
+    bottom: qh - 1 + rowRange.max - (oh - 1),
+    left: -colRange.min,
+    right: qw - 1 + colRange.max - (ow - 1),
+  };
+  const phases = calls.conv2dStride1(dy, kernel, pads, [1, 1]); // [N, qh, qw, sh·sw·Cin]
+  return sh === 1 ? phases : calls.depthToSpaceCropped(phases, sh, [n, h, w, ci]);
 }

@@ -152,12 +152,10 @@ export class KernelCalls {
     if (fci !== ci || outShape[0] !== n || outShape[3] !== co || co % 8 !== 0) {
       throw new Error(`conv2dHeap: cannot convolve [${x.shape}] with [${filter.shape}] into [${outShape}]`);
     }
-    return this.produce(outShape, (out) => {
-      // Views taken after the output is allocated: an allocation may grow (and move) the heap.
-      const xPtr = this.view(x).byteOffset;
-      const filterPtr = this.view(filter).byteOffset;
-      kernel(xPtr, filterPtr, out.byteOffset, n, h, w, ci, outShape[1], outShape[2], co, kh, kw, strides[0], strides[1], top, left);
-    });
+    const [out] = this.runOnHeap([x, filter], [outShape], ([xp, fp, op]) =>
+      kernel(xp, fp, op, n, h, w, ci, outShape[1], outShape[2], co, kh, kw, strides[0], strides[1], top, left),
+    );
+    return out;
   }
 
   /**
@@ -176,11 +174,10 @@ export class KernelCalls {
     if (fco !== co || inShape[0] !== n || inShape[3] !== ci || ci % 8 !== 0) {
       throw new Error(`conv2dInputGradHeap: cannot take [${dy.shape}] with [${flipped.shape}] to [${inShape}]`);
     }
-    return this.produce(inShape, (dx) => {
-      const dyPtr = this.view(dy).byteOffset;
-      const filterPtr = this.view(flipped).byteOffset;
-      kernel(dyPtr, filterPtr, dx.byteOffset, n, inShape[1], inShape[2], ci, oh, ow, co, kh, kw, strides[0], strides[1], top, left);
-    });
+    const [dx] = this.runOnHeap([dy, flipped], [inShape], ([dyp, fp, dxp]) =>
+      kernel(dyp, fp, dxp, n, inShape[1], inShape[2], ci, oh, ow, co, kh, kw, strides[0], strides[1], top, left),
+    );
+    return dx;
   }
 
   /**
@@ -191,7 +188,8 @@ export class KernelCalls {
     const kernel = heapConv(this.backend)?.flip_transpose;
     if (kernel === undefined) throw new Error(`flipTransposeHeap: needs the WASM backend, not '${this.backendName}'`);
     const [kh, kw, ci, co] = filter.shape;
-    return this.produce([kh, kw, co, ci], (out) => kernel(this.view(filter).byteOffset, out.byteOffset, kh, kw, ci, co));
+    const [out] = this.runOnHeap([filter], [[kh, kw, co, ci]], ([fp, op]) => kernel(fp, op, kh, kw, ci, co));
+    return out;
   }
 
   /**
@@ -257,15 +255,23 @@ export class KernelCalls {
   }
 
   /**
-   * A new, uninitialised float32 tensor of `shape` in the WASM heap, for compiled kernels that
-   * write every element (tracked as a temporary). Throws on backends without a heap.
+   * Runs a compiled kernel of `heap-kernels.ts` in place in the WASM heap: allocates float32
+   * outputs of `outShapes` (uninitialised: the kernel writes every element; tracked as
+   * temporaries), then calls `run` with the byte offsets of `inputs` and of the outputs, in that
+   * order. The offsets are taken after every allocation, since one may grow (and move) the heap.
+   * Throws on backends without a heap.
    */
-  allocHeap(shape: number[]): tf.TensorInfo {
+  runOnHeap(inputs: tf.TensorInfo[], outShapes: number[][], run: (ptrs: number[]) => void): tf.TensorInfo[] {
     const heap = this.backend as unknown as Partial<HeapBackend>;
-    if (typeof heap.makeOutput !== 'function') throw new Error(`allocHeap: backend '${this.backendName}' has no heap`);
-    const out = heap.makeOutput(shape, 'float32');
-    this.temps.push(out);
-    return out;
+    if (typeof heap.makeOutput !== 'function') throw new Error(`runOnHeap: backend '${this.backendName}' has no heap`);
+    const makeOutput = heap.makeOutput.bind(heap);
+    const outs = outShapes.map((shape) => {
+      const out = makeOutput(shape, 'float32');
+      this.temps.push(out);
+      return out;
+    });
+    run([...inputs, ...outs].map((t) => this.view(t).byteOffset));
+    return outs;
   }
 
   /** The float32 values of `x`: a view of the heap on WASM (valid until the next allocation), a copy elsewhere. */

@@ -79,7 +79,7 @@ const NODE_PACKAGES: Readonly<Record<'node-gpu' | 'node', string>> = {
 };
 
 /** Loads a package that may be absent; the name is a variable so no compiler or bundler resolves it ahead. */
-function requireOptional(packageName: string): unknown {
+export function requireOptional(packageName: string): unknown {
   return require(packageName);
 }
 

@@ -282,7 +282,6 @@ function blockSize(m: number): number {
   return 1;
 }
 
-
 /** Rows per block of {@link channelSum} over `m` rows (`m`: a single block). */
 export function channelSumBlock(m: number): number {
   const b = blockSize(m);

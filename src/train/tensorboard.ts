@@ -5,6 +5,7 @@
  * same values.
  */
 import * as tf from '@tensorflow/tfjs';
+import { requireOptional } from '../backend/select';
 import type { EpochMetrics } from '../viz/curves';
 
 /** Where scalars go: `tf.node.summaryFileWriter`'s interface. */
@@ -16,11 +17,6 @@ export interface ScalarWriter {
 /** The part of `@tensorflow/tfjs-node` used here. */
 interface TfjsNodeSummary {
   node?: { summaryFileWriter?: (logdir: string) => ScalarWriter };
-}
-
-/** Loads a package that may be absent; the name is a variable so no compiler or bundler resolves it ahead. */
-function requireOptional(packageName: string): unknown {
-  return require(packageName);
 }
 
 /**
