@@ -16,6 +16,9 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingGradients } from './gradients';
 import { registerCpuTrainingKernels, registerWasmTrainingKernels } from './fallback-kernels';
+import { requireOptional } from './optional';
+
+export { requireOptional };
 
 /** A backend as users name it. */
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
@@ -78,10 +81,6 @@ const NODE_PACKAGES: Readonly<Record<'node-gpu' | 'node', string>> = {
   node: '@tensorflow/tfjs-node',
 };
 
-/** Loads a package that may be absent; the name is a variable so no compiler or bundler resolves it ahead. */
-export function requireOptional(packageName: string): unknown {
-  return require(packageName);
-}
 
 /** Why loading failed, as one line. */
 function firstLine(err: unknown): string {
