@@ -1,9 +1,12 @@
 /**
- * `hrnet export --checkpoint CKPT --out DIR`: a project checkpoint → a TF.js layers model
- * (`model.json` + weight shards) that a browser loads with stock TF.js, plus `hrnet-meta.json`.
+ * `hrnet export --checkpoint CKPT --out DIR [--demo]`: a project checkpoint → a TF.js layers model
+ * (`model.json` + weight shards) that a browser loads with stock TF.js, plus `hrnet-meta.json`; with `--demo`,
+ * a demo page (`index.html`) beside it that runs the model on a picked image or the camera.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_SHARD_BYTES, exportModel } from '../io/export';
+import { readCheckpoint } from '../io/checkpoint';
+import { writeDemoPage } from '../io/demo-page';
+import { DEFAULT_SHARD_BYTES, exportModel, keypointMetaOfConfig } from '../io/export';
 import { GlobalArgs, startBackend, withBackend } from './common';
 
 interface ExportArgs extends GlobalArgs {
@@ -11,6 +14,8 @@ interface ExportArgs extends GlobalArgs {
   out: string;
   'input-size'?: number[];
   'shard-mb'?: number;
+  /** Also write the demo page (`index.html` and the scripts it loads). */
+  demo?: boolean;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -29,6 +34,11 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         type: 'number',
         default: DEFAULT_SHARD_BYTES / (1024 * 1024),
         describe: 'largest weight shard in MiB',
+      })
+      .option('demo', {
+        type: 'boolean',
+        default: false,
+        describe: 'also write index.html, a page that runs the model on an image or the camera (with tf.min.js and hrnet-demo.js beside it)',
       }) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
     const size = args['input-size'];
@@ -47,5 +57,12 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     console.log(`exported ${args.checkpoint} → ${result.dir}`);
     console.log(`  input ${w}×${h} (W×H), heatmaps ${result.meta.heatmapSize.join('×')}, ${result.meta.numJoints} joints, ${result.numWeights.toLocaleString('en-US')} weights`);
     for (const f of result.files) console.log(`  ${f}`);
+    if (args.demo) {
+      const { config } = readCheckpoint(args.checkpoint);
+      const { meta: keypointMeta } = keypointMetaOfConfig(config);
+      const files = writeDemoPage(result.dir, { config, keypointMeta, inputSize: result.meta.inputSize });
+      for (const f of files) console.log(`  ${f}`);
+      console.log(`demo page: serve ${result.dir} over http (e.g. python3 -m http.server there) and open index.html`);
+    }
   },
 };
