@@ -24,10 +24,11 @@ h1 { font-size: 1.4rem; margin: 0 0 2px; }
 .button, button, select { font: inherit; padding: 6px 12px; border-radius: 6px; border: 1px solid #8888; background: #8881; cursor: pointer; }
 .button input { display: none; }
 #status { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.85rem; margin: 6px 0 12px; min-height: 1.2em; }
-#stage { position: relative; display: inline-block; max-width: 100%; line-height: 0; background: #8882; }
-#view { max-width: 100%; height: auto; }
+.result { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
+#stage { position: relative; width: min(100%, 560px); line-height: 0; background: #8882; }
+#view { display: block; width: 100%; height: auto; }
 #overlay { position: absolute; left: 0; top: 0; width: 100%; height: 100%; pointer-events: none; }
-table { border-collapse: collapse; margin-top: 14px; font-size: 0.8rem; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+table { border-collapse: collapse; font-size: 0.8rem; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 td, th { padding: 2px 10px; text-align: right; border-bottom: 1px solid #8883; }
 td:first-child, th:first-child { text-align: left; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 50%; margin-right: 6px; vertical-align: -1px; }
@@ -67,9 +68,11 @@ export function demoPageHtml(settings: DemoPageSettings): string {
   </select></label>
 </div>
 <p id="status">loading TF.js…</p>
+<div class="result">
 <div id="stage"><canvas id="view" width="0" height="0"></canvas><svg id="overlay" xmlns="http://www.w3.org/2000/svg"></svg></div>
-<video id="video" playsinline muted hidden></video>
 <table id="keypoints" hidden><thead><tr><th>keypoint</th><th>x</th><th>y</th><th>score</th></tr></thead><tbody></tbody></table>
+</div>
+<video id="video" playsinline muted hidden></video>
 <footer>The whole image is one person box, as <code>hrnet predict</code> without <code>--boxes</code>. Everything runs in this page:
 <code>${escapeHtml(settings.modelFile)}</code> with stock TF.js, and the project's own crop, flip test and decoding in <code>${DEMO_FILES.script}</code>.
 Serve this folder over http (any static file server, e.g. <code>python3 -m http.server</code> in it); browsers do not load models from <code>file://</code>.</footer>

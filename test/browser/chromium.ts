@@ -18,15 +18,24 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+/** Options of {@link launchTestBrowser}. */
+export interface TestBrowserOptions {
+  /** Give pages Chromium's fake camera (a moving test pattern) without asking for permission. */
+  fakeCamera?: boolean;
+}
+
+/** Chromium's test camera: a generated video device, granted without a prompt. */
+const FAKE_CAMERA_FLAGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
 /** Starts the npm package's headless Chromium with a fresh profile (WebGL and WebGPU on SwiftShader). */
-export async function launchTestBrowser(): Promise<TestBrowser> {
+export async function launchTestBrowser(opts: TestBrowserOptions = {}): Promise<TestBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hrnet-chromium-profile-'));
   try {
     const launch = await headlessChromiumLaunch({ userDataDir: profile });
     const browser = await puppeteer.launch({
       executablePath: launch.executablePath,
       headless: 'shell',
-      args: launch.args,
+      args: [...launch.args, ...(opts.fakeCamera ? FAKE_CAMERA_FLAGS : [])],
       env: { ...process.env, ...launch.env },
       // The suite's timeouts bound every wait; puppeteer's own 30 s would cut a slow SwiftShader run short.
       protocolTimeout: 300000,

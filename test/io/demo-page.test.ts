@@ -123,7 +123,7 @@ describe('hrnet export --demo', () => {
 describe('the demo page in headless Chromium', () => {
   let chromium: TestBrowser;
   beforeAll(async () => {
-    chromium = await launchTestBrowser();
+    chromium = await launchTestBrowser({ fakeCamera: true });
   }, 60000);
   afterAll(async () => {
     await chromium?.close();
@@ -192,6 +192,33 @@ describe('the demo page in headless Chromium', () => {
       expect(await page.$$eval('#keypoints tbody tr', (r) => r.length)).toBe(17);
     } finally {
       await close();
+    }
+  }, 180000);
+
+  it('runs on camera frames until the camera is stopped (Chromium\'s fake camera)', async () => {
+    const { out } = await exportWithDemo(checkpoints.default, 'page-camera');
+    const server = await serveStatic([{ prefix: '/', dir: out }]);
+    const { page, log } = await openPage(chromium.browser);
+    try {
+      page.setDefaultTimeout(100000);
+      await page.goto(`${server.origin}/index.html?backend=webgl`);
+      await page.waitForFunction("document.body.dataset.state === 'ready'");
+      await page.click('#camera');
+      await page.waitForFunction("document.body.dataset.state === 'done' || document.body.dataset.state === 'error'");
+      const status = await page.$eval('#status', (e) => e.textContent ?? '');
+      expect(status).toMatch(/^camera 640×480: 1 person in \d+ ms on TF\.js [\d.]+ \(webgl\)$/);
+      const result = (await page.evaluate('window.hrnetDemo.result')) as DemoPageResult;
+      expect(result.imageSize).toEqual([640, 480]);
+      expect(result.persons[0].bbox).toEqual([0, 0, 640, 480]);
+      expect(result.persons[0].keypoints.flat().every(Number.isFinite)).toBe(true);
+      expect(await page.$eval('#camera', (b) => b.textContent)).toBe('Stop the camera');
+      await page.click('#camera');
+      await page.waitForFunction("document.getElementById('camera').textContent === 'Use the camera'");
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\npage log:\n${log.join('\n')}`);
+    } finally {
+      await page.close();
+      await server.close();
     }
   }, 180000);
 });
