@@ -40,7 +40,7 @@ describe('estimatePoses', () => {
   ])('equals hrnet predict (%s)', async (_, over) => {
     const settings: PoseDecodeSettings = { flipTest: true, shiftHeatmap: true, postProcess: true, decode: 'default', colorRgb: true, ...over };
     const opts: PredictPersonsOptions = { ...settings, inVisThre: 0.2, batchSize: 8, flipPairs: COCO_META.flipPairs };
-    const expected = predictPersons(
+    const expected = await predictPersons(
       model,
       image,
       BOXES.map((bbox) => ({ bbox, score: 1 })),

@@ -45,7 +45,7 @@ beforeAll(async () => {
     const model = createPoseHRNet(config);
     loadStateDict(model, readPth(path.join(PARITY_DIR, 'weights.pth')));
     checkpoints[decode] = path.join(dir, `ckpt-${decode}`, 'model.ckpt');
-    saveModelCheckpoint(checkpoints[decode], model, config);
+    await saveModelCheckpoint(checkpoints[decode], model, config);
     model.dispose();
   }
 }, 60000);
