@@ -81,6 +81,39 @@ export function writeFileAtomic(file: string, bytes: Uint8Array | string): void 
   fs.renameSync(tmp, file);
 }
 
+/**
+ * Temporary files that interrupted writes left in `dir`: `NAME.tmp-PID-TIME` ({@link writeFileAtomic}) and
+ * `.NAME.PID.RANDOM.tmp` (`savePng`) whose process `PID` is not running (a running one may still rename it).
+ * @returns their paths
+ */
+export function staleTempFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const stale: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const m = /\.tmp-(\d+)-\d+$/.exec(name) ?? /^\..+\.(\d+)\.[0-9a-z]+\.tmp$/.exec(name);
+    if (m === null || processIsRunning(Number(m[1]))) continue;
+    const file = path.join(dir, name);
+    if (fs.statSync(file).isFile()) stale.push(file);
+  }
+  return stale;
+}
+
+/** Removes the {@link staleTempFiles} of `dir`; returns the paths removed. */
+export function removeStaleTempFiles(dir: string): string[] {
+  const stale = staleTempFiles(dir);
+  for (const f of stale) fs.rmSync(f, { force: true });
+  return stale;
+}
+
+function processIsRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function packStateDict(dict: StateDict): { manifest: ManifestTensor[]; blob: Uint8Array } {
   const manifest: ManifestTensor[] = [];
   let size = 0;
