@@ -25,8 +25,11 @@ export const evalCocoCommand: CommandModule<object, EvalCocoArgs> = {
   handler: (args) => {
     const gt = readJsonFile(args.gt, 'ground-truth file') as CocoKeypointsFile;
     const results = readJsonFile(args.results, 'results file');
-    if (!Array.isArray(results)) throw new Error(`${args.results}: expected a JSON list of results, got ${typeof results}`);
-    const r = evaluateCocoKeypoints(gt, results as CocoKeypointResult[], args.sigmas ? { kptOksSigmas: args.sigmas } : {});
+    if (!Array.isArray(results)) {
+      throw new Error(`results file ${args.results}: expected a JSON list of results [{image_id, category_id, keypoints, score}], got ${typeof results}`);
+    }
+    const params = args.sigmas ? { kptOksSigmas: args.sigmas } : {};
+    const r = evaluateCocoKeypoints(gt, results as CocoKeypointResult[], params, { gt: args.gt, results: args.results });
     if (args.json) console.log(JSON.stringify(r.stats));
     else for (const line of formatCocoSummary(r)) console.log(line);
   },
