@@ -28,6 +28,8 @@ import {
   type KeypointDataset,
 } from './dataset';
 import { checkBadShare, type BadSample } from './bad-samples';
+import { JointSlab } from './joint-slab';
+import { readJsonFileWithout } from './json-file';
 import { COCO_META, metaFromCocoCategory, type CocoCategory, type KeypointMeta } from './keypoint-meta';
 import { COCO_DETECTION_SCHEMA, cocoAnnotationSchema, firstFieldFault } from './record-schema';
 import { cocoAnnotationsToRecords, xywh2cs, type CocoKeypointAnnotation } from './transforms';
@@ -184,7 +186,8 @@ export function loadCocoDataset(config: Config, split: DatasetSplit, opts: Creat
   const kind = config.DATASET.DATASET;
   const root = datasetRoot(config, opts.root);
   const { file, setName } = cocoAnnotationFile(config, split, root);
-  const data = asCocoKeypointFile(readJsonFile(file, 'annotation file'), file);
+  // Segmentation polygons are most of a COCO annotation file and are not used: they are never built.
+  const data = asCocoKeypointFile(readJsonFileWithout(file, 'annotation file', ['segmentation']), file);
   const where = `annotation file ${path.resolve(file)}`;
 
   const cats = keypointCategories(data, file, config);
@@ -340,6 +343,7 @@ function groundTruthRecords(data: CocoKeypointFile, file: string, opts: GroundTr
 
   const records: DatasetRecord[] = [];
   const catOpts = { numJoints, aspectRatio };
+  const slab = new JointSlab(2 * kept, numJoints * 3);
   for (const [imageId, image] of imageById) {
     const anns = byImage.get(imageId);
     if (anns === undefined) continue;
@@ -359,8 +363,8 @@ function groundTruthRecords(data: CocoKeypointFile, file: string, opts: GroundTr
         imageId,
         center: rec.center,
         scale: rec.scale,
-        joints3d: rec.joints3d,
-        joints3dVis: rec.joints3dVis,
+        joints3d: slab.take(rec.joints3d),
+        joints3dVis: slab.take(rec.joints3dVis),
         score: 1,
         area,
       };
@@ -413,6 +417,7 @@ export function detectionRecords(boxFile: string, opts: DetectionRecordOptions):
   const k3 = opts.numJoints * 3;
   const records: DatasetRecord[] = [];
   const bad: BadSample[] = [];
+  const slab = new JointSlab(2 * data.length, k3);
   (data as CocoDetection[]).forEach((det, i) => {
     if (det === null || typeof det !== 'object') {
       throw new Error(`${where}: entry ${i} must be an object with "bbox" [x, y, w, h], "score", "image_id" and "category_id"`);
@@ -436,8 +441,8 @@ export function detectionRecords(boxFile: string, opts: DetectionRecordOptions):
       imageId: det.image_id,
       center,
       scale,
-      joints3d: new Float64Array(k3),
-      joints3dVis: new Float64Array(k3).fill(1),
+      joints3d: slab.take(),
+      joints3dVis: slab.take().fill(1),
       score: det.score,
       area: w * h,
     });

@@ -59,6 +59,99 @@ export function readJsonFile(file: string, what: string): unknown {
   return parseJsonText(readTextFile(file, what), file, what);
 }
 
+/**
+ * Reads and parses a JSON file whose values under the keys `dropKeys` are not needed (e.g. COCO's `segmentation`
+ * polygons, most of a train2017 annotation file): those values are cut from the bytes before parsing (each
+ * becomes `0`), so they are never built. Errors as {@link readJsonFile}; malformed JSON is reported from the
+ * whole text.
+ * @param file path of the file
+ * @param what what the file is, for messages
+ * @param dropKeys object keys whose values are replaced by `0`
+ */
+export function readJsonFileWithout(file: string, what: string, dropKeys: readonly string[]): unknown {
+  let bytes: Buffer | null;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return readJsonFile(file, what); // reports the read error
+  }
+  const kept = withoutKeyValues(bytes, dropKeys);
+  let text: string | null = kept.toString('utf8');
+  if (kept !== bytes) bytes = null; // the whole file is no longer needed while parsing
+  try {
+    return JSON.parse(text);
+  } catch {
+    text = null;
+    return readJsonFile(file, what); // locates the fault in the file as written
+  }
+}
+
+/**
+ * `bytes` with the value after every object key in `keys` replaced by `0` (the bytes themselves when no key
+ * occurs). A key is found as the bytes `"KEY":` whose quote is not escaped: in valid JSON that can only start an
+ * object key. The value is skipped by bracket depth, strings (with their escapes) included.
+ */
+export function withoutKeyValues(bytes: Buffer, keys: readonly string[]): Buffer {
+  const patterns = keys.map((k) => Buffer.from(`"${k}":`));
+  const chunks: Buffer[] = [];
+  let from = 0;
+  let pos = 0;
+  for (;;) {
+    let next = -1;
+    let len = 0;
+    for (const p of patterns) {
+      const at = bytes.indexOf(p, pos);
+      if (at !== -1 && (next === -1 || at < next)) {
+        next = at;
+        len = p.length;
+      }
+    }
+    if (next === -1) break;
+    let slashes = 0;
+    while (next - 1 - slashes >= 0 && bytes[next - 1 - slashes] === 0x5c) slashes++;
+    const valueStart = next + len;
+    if (slashes % 2 === 1) {
+      pos = valueStart;
+      continue;
+    }
+    const valueEnd = skipJsonValue(bytes, valueStart);
+    chunks.push(bytes.subarray(from, valueStart), ZERO);
+    from = valueEnd;
+    pos = valueEnd;
+  }
+  if (chunks.length === 0) return bytes;
+  chunks.push(bytes.subarray(from));
+  return Buffer.concat(chunks);
+}
+
+const ZERO = Buffer.from('0');
+
+/** End offset of the JSON value starting at `start` (after whitespace); the text's end when it is cut short. */
+function skipJsonValue(b: Buffer, start: number): number {
+  const n = b.length;
+  let i = start;
+  while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+  let depth = 0;
+  while (i < n) {
+    const c = b[i];
+    if (c === 0x22) {
+      i++;
+      while (i < n && b[i] !== 0x22) i += b[i] === 0x5c ? 2 : 1;
+      i++;
+      if (depth === 0) return i;
+      continue;
+    }
+    if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) {
+      if (depth === 0) return i; // the end of the enclosing container: the value was empty
+      depth--;
+      if (depth === 0) return i + 1;
+    } else if (depth === 0 && (c === 0x2c || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) return i;
+    i++;
+  }
+  return n;
+}
+
 /** The first syntax fault of a JSON text: its offset and `jsonc-parser`'s name for it (e.g. `ValueExpected`). */
 interface JsonFault {
   offset: number;
