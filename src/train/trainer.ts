@@ -112,10 +112,15 @@ async function validate(
 ): Promise<{ name: string; value: number; table: string[] }> {
   if (replicas) await replicas.loadWeights(model);
   const infer = replicas ? (images: Float32Array, n: number, flip?: FlipTest) => replicas.heatmaps(images, n, flip) : undefined;
-  const onSkip = (s: SkippedPrediction): void => log(`warning: validation: skipping sample ${s.index}: ${s.reason}`);
-  const preds = await predictDataset(model, data, { ...predictOptionsFromConfig(config), onSkip }, infer);
   const what = `validation set ${data.dataset.annotationFile}`;
-  checkBadShare(skippedAsBad(preds.skipped), data.length, config.DATASET.MAX_BAD_SAMPLE_SHARE, what, () => undefined);
+  const skipped: SkippedPrediction[] = [];
+  const onSkip = (s: SkippedPrediction): void => {
+    log(`warning: validation: skipping sample ${s.index}: ${s.reason}`);
+    skipped.push(s);
+    // Stops as soon as the share is exceeded.
+    checkBadShare(skippedAsBad(skipped), data.length, config.DATASET.MAX_BAD_SAMPLE_SHARE, what, () => undefined);
+  };
+  const preds = await predictDataset(model, data, { ...predictOptionsFromConfig(config), onSkip }, infer);
   if (config.DATASET.DATASET === 'mpii') {
     return { name: 'none', value: Number.NaN, table: ['MPII PCKh needs the head boxes of gt_valid.mat: use hrnet eval-pckh'] };
   }
@@ -273,7 +278,8 @@ async function writeMetricsLog(outDir: string, history: readonly EpochRecord[]):
 
 /**
  * One pass over the shuffled, augmented training set at the epoch's LR. Samples whose image cannot be read are
- * skipped (the loader reports them); more than `DATASET.MAX_BAD_SAMPLE_SHARE` of them stop the run.
+ * skipped (the loader reports them); more than `DATASET.MAX_BAD_SAMPLE_SHARE` of them stop the run as soon as
+ * the share is exceeded.
  */
 async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimizer: Optimizer, lossFn: HeatmapLoss, workers: RunWorkers): Promise<EpochTraining> {
   const { config, log } = run;
@@ -296,24 +302,29 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
   let accSum = 0;
   let seen = 0;
   let batches = 0;
-  for await (const batch of loader) {
-    const n = batch.size;
-    const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
-    const step = workers.replicas ? await workers.replicas.step(model, optimizer, host) : stepInProcess(model, optimizer, host, lossFn, config);
-    const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
-    lossSum += step.loss * n;
-    accSum += acc.average * n;
-    seen += n;
-    batches++;
-    const sps = seen / ((Date.now() - started) / 1000);
-    bar?.update(batches, { loss: (lossSum / seen).toExponential(3), acc: (accSum / seen).toFixed(3), sps: sps.toFixed(1) });
-    if (!bar && (batches % config.PRINT_FREQ === 0 || batches === loader.numBatches)) {
-      log(`epoch ${epoch} [${batches}/${loader.numBatches}] loss ${(lossSum / seen).toExponential(3)} acc ${(accSum / seen).toFixed(3)} ${sps.toFixed(1)} img/s`);
-    }
-  }
-  bar?.stop();
   const what = `training set ${run.trainData.dataset.annotationFile}`;
-  checkBadShare(skippedAsBad(loader.skipped), run.trainData.length, config.DATASET.MAX_BAD_SAMPLE_SHARE, what, () => undefined);
+  const maxBadShare = config.DATASET.MAX_BAD_SAMPLE_SHARE;
+  try {
+    for await (const batch of loader) {
+      checkBadShare(skippedAsBad(loader.skipped), run.trainData.length, maxBadShare, what, () => undefined);
+      const n = batch.size;
+      const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
+      const step = workers.replicas ? await workers.replicas.step(model, optimizer, host) : stepInProcess(model, optimizer, host, lossFn, config);
+      const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
+      lossSum += step.loss * n;
+      accSum += acc.average * n;
+      seen += n;
+      batches++;
+      const sps = seen / ((Date.now() - started) / 1000);
+      bar?.update(batches, { loss: (lossSum / seen).toExponential(3), acc: (accSum / seen).toFixed(3), sps: sps.toFixed(1) });
+      if (!bar && (batches % config.PRINT_FREQ === 0 || batches === loader.numBatches)) {
+        log(`epoch ${epoch} [${batches}/${loader.numBatches}] loss ${(lossSum / seen).toExponential(3)} acc ${(accSum / seen).toFixed(3)} ${sps.toFixed(1)} img/s`);
+      }
+    }
+  } finally {
+    bar?.stop();
+  }
+  checkBadShare(skippedAsBad(loader.skipped), run.trainData.length, maxBadShare, what, () => undefined);
   const seconds = (Date.now() - started) / 1000;
   return {
     trainLoss: lossSum / Math.max(seen, 1),
