@@ -167,7 +167,7 @@ function packState(value: StateValue): { json: string; blob: Uint8Array } {
   return { json, blob };
 }
 
-function unpackState(json: string, blob: Uint8Array): StateValue {
+function unpackState(parsed: unknown, blob: Uint8Array): StateValue {
   const walk = (v: unknown): StateValue => {
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
@@ -183,7 +183,7 @@ function unpackState(json: string, blob: Uint8Array): StateValue {
     }
     return v as StateValue;
   };
-  return walk(JSON.parse(json));
+  return walk(parsed);
 }
 
 /** Serialises checkpoint contents to the bytes of a `.ckpt` file. */
@@ -243,7 +243,14 @@ export function readCheckpoint(p: string): CheckpointContents {
     if (!f) throw new CheckpointError(`${file}: damaged checkpoint, ${name} is missing`);
     return f;
   };
-  const header = JSON.parse(strFromU8(need('manifest.json'))) as Manifest;
+  const parsePart = (name: string, bytes: Uint8Array): unknown => {
+    try {
+      return JSON.parse(strFromU8(bytes));
+    } catch (e) {
+      throw new CheckpointError(`${file}: damaged checkpoint, ${name} is not valid JSON (${(e as Error).message})`);
+    }
+  };
+  const header = parsePart('manifest.json', need('manifest.json')) as Manifest;
   if (header.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(`${file}: not a ${CHECKPOINT_FORMAT} file (format "${header.format}")`);
   }
@@ -259,9 +266,8 @@ export function readCheckpoint(p: string): CheckpointContents {
     stateDict[m.key] = { shape: m.shape, dtype: m.dtype as PthDtype, data } as PthTensor;
   }
   const config = parseConfig(strFromU8(need('config.yaml')), `${file}:config.yaml`);
-  const training = files['training.json']
-    ? unpackState(strFromU8(files['training.json']), files['training.bin'] ?? new Uint8Array())
-    : undefined;
+  const trainingJson = files['training.json'];
+  const training = trainingJson ? unpackState(parsePart('training.json', trainingJson), files['training.bin'] ?? new Uint8Array()) : undefined;
   return { stateDict, config, training };
 }
 

@@ -6,6 +6,7 @@ import { main } from '../../src/cli/main';
 import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
 import { spawnSync } from 'child_process';
+import { strToU8, zipSync } from 'fflate';
 import { CheckpointError, loadModelFromCheckpoint, readCheckpoint, removeStaleTempFiles, saveCheckpoint } from '../../src/io/checkpoint';
 import { readPth } from '../../src/io/pth';
 import { loadStateDict, modelStateDict } from '../../src/io/state-dict';
@@ -80,5 +81,13 @@ describe('temporary files of interrupted writes', () => {
     for (const f of [...stale, ...live]) fs.writeFileSync(path.join(tmp, f), 'x');
     expect(removeStaleTempFiles(tmp).map((f) => path.basename(f)).sort()).toEqual([...stale].sort());
     expect(fs.readdirSync(tmp).sort()).toEqual([...live].sort());
+  });
+});
+
+describe('a damaged checkpoint', () => {
+  it('names the file and the part that is not valid JSON', () => {
+    const file = path.join(dir, 'damaged.ckpt');
+    fs.writeFileSync(file, zipSync({ 'manifest.json': strToU8('{"format": "hrnet-tfjs-checkpoint", "tensors": [') }, { level: 0 }));
+    expect(() => readCheckpoint(file)).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: damaged checkpoint, manifest\\.json is not valid JSON`));
   });
 });
