@@ -135,12 +135,12 @@ async function validate(
 }
 
 /** One training step on this thread; returns the loss and the predicted heatmaps `[n, h, w, K]`. */
-function stepInProcess(model: PoseHRNet, optimizer: Optimizer, host: HostBatch, lossFn: HeatmapLoss, config: Config): DataParallelStep {
+async function stepInProcess(model: PoseHRNet, optimizer: Optimizer, host: HostBatch, lossFn: HeatmapLoss, config: Config): Promise<DataParallelStep> {
   const batch = hostBatchTensors(host, config);
   try {
-    const step = trainStep(model, optimizer, batch, lossFn, true);
+    const step = await trainStep(model, optimizer, batch, lossFn, true);
     const out = step.output as tf.Tensor4D;
-    const output = out.dataSync() as Float32Array;
+    const output = (await out.data()) as Float32Array;
     out.dispose();
     return { loss: step.loss, output };
   } finally {
@@ -309,7 +309,7 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
       checkBadShare(skippedAsBad(loader.skipped), run.trainData.length, maxBadShare, what, () => undefined);
       const n = batch.size;
       const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
-      const step = workers.replicas ? await workers.replicas.step(model, optimizer, host) : stepInProcess(model, optimizer, host, lossFn, config);
+      const step = workers.replicas ? await workers.replicas.step(model, optimizer, host) : await stepInProcess(model, optimizer, host, lossFn, config);
       const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
       lossSum += step.loss * n;
       accSum += acc.average * n;
@@ -345,7 +345,7 @@ async function commitEpoch(run: RunSetup, progress: RunProgress, record: EpochRe
   if (Number.isFinite(metric) && metric > progress.bestMetric) {
     progress.bestMetric = metric;
     progress.bestEpoch = record.epoch;
-    saveModelCheckpoint(path.join(outDir, 'model_best.ckpt'), model, config);
+    await saveModelCheckpoint(path.join(outDir, 'model_best.ckpt'), model, config);
   }
   progress.history.push(record);
   const state: TrainingState = {
@@ -353,10 +353,10 @@ async function commitEpoch(run: RunSetup, progress: RunProgress, record: EpochRe
     beginEpoch: progress.beginEpoch,
     bestMetric: progress.bestMetric,
     bestEpoch: progress.bestEpoch,
-    optimizer: optimizer.getState(),
+    optimizer: await optimizer.getState(),
     history: progress.history,
   };
-  saveModelCheckpoint(path.join(outDir, CHECKPOINT_FILE), model, config, state as unknown as StateValue);
+  await saveModelCheckpoint(path.join(outDir, CHECKPOINT_FILE), model, config, state as unknown as StateValue);
   await writeMetricsLog(outDir, progress.history);
   if (scalars) writeEpochScalars(scalars, record);
 }
@@ -406,7 +406,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       await commitEpoch(run, progress, record, model, optimizer, scalars);
       log(`epoch ${epoch}: loss ${record.trainLoss.toExponential(3)}, ${metricName} ${val.value.toFixed(4)} (best ${progress.bestMetric.toFixed(4)} at epoch ${progress.bestEpoch}), ${record.samplesPerSecond.toFixed(1)} img/s, ${trained.seconds.toFixed(0)} s`);
     }
-    saveModelCheckpoint(path.join(outDir, 'final_state.ckpt'), model, config);
+    await saveModelCheckpoint(path.join(outDir, 'final_state.ckpt'), model, config);
     return { model, history: progress.history, bestMetric: progress.bestMetric, bestEpoch: progress.bestEpoch, metricName };
   } catch (e) {
     model.dispose();
