@@ -3,7 +3,7 @@
  * npm package's SwiftShader (no system Vulkan), its ICD goes into the real environment, which the
  * Vulkan loader reads (each test file only gets a copy of `process.env`).
  */
-import { npmSwiftShaderEnvironment } from '../src/backend/webgpu';
+import { npmSwiftShaderEnvironment } from '../src/backend/vulkan-driver';
 
 export default async function globalSetup(): Promise<void> {
   const env = await npmSwiftShaderEnvironment();

@@ -22,8 +22,6 @@ export interface ReplicaWorkerData {
   config: Config;
   /** Backend to load (`undefined`: automatic). */
   backend?: string;
-  /** On WebGPU: the GPU of this replica (its entry of `GPUS`, an index into Dawn's adapters). */
-  gpu?: number;
 }
 
 /** The model state sent with each job: every variable in state-dict order, and the counters. */
@@ -210,7 +208,7 @@ export async function runReplicaJob(model: PoseHRNet, config: Config, job: Repli
 async function serve(data: ReplicaWorkerData): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  await initBackend({ preferred: data.backend, quiet: true, gpu: data.gpu });
+  await initBackend({ preferred: data.backend, quiet: true });
   // Every job loads the state it is sent.
   const model = createPoseHRNet(data.config, { initWeights: false });
   // Jobs run one at a time, in the order they arrive (each may wait on asynchronous reads).

@@ -16,8 +16,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
 import { startWorkerThread, waitUntilReady } from '../io/worker-thread';
 import type { PoseHRNet } from '../model/pose-hrnet';
+import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
-import type { HostBatch } from './train-step';
+import { computeGradients, hostBatchTensors, type HostBatch } from './train-step';
 import type { FlipTest } from '../eval/evaluate';
 import { assignState, readStateInto, sharedStateViews, sharedViews, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type WorkerJob } from './replica-worker';
 
@@ -46,7 +47,7 @@ export function chunkSizes(n: number, replicas: number): number[] {
 export interface ReplicaPoolOptions {
   /** Worker threads (default: `min(replicas, os.availableParallelism())`). */
   threads?: number;
-  /** Backend of the workers (default: the backend in use here, when it is WASM, cpu or WebGPU; else automatic). */
+  /** Backend of the workers (default: the backend in use here, when it is WASM or cpu; else automatic). WebGPU is refused. */
   backend?: string;
 }
 
@@ -87,15 +88,17 @@ export class ReplicaPool {
   static async create(config: Config, opts: ReplicaPoolOptions = {}): Promise<ReplicaPool> {
     const replicas = config.GPUS.length;
     const current = tf.getBackend();
-    // On WebGPU each replica has a thread and a device of its own, on the adapter its GPUS entry names.
-    const onGpu = current === 'webgpu' && (opts.backend === undefined || opts.backend === 'webgpu');
-    const threads = opts.threads ?? (onGpu ? replicas : Math.min(replicas, os.availableParallelism()));
+    const backend = opts.backend ?? (current === 'wasm' || current === 'cpu' ? current : undefined);
+    if (backend === 'webgpu' || (backend === undefined && current === 'webgpu')) {
+      // Dawn aborts the process ("std::system_error: Invalid argument") when worker threads drive devices.
+      throw new Error('ReplicaPool: WebGPU replicas cannot run on worker threads; on WebGPU the replicas run in turn on one device (replicaStepInTurn)');
+    }
+    const threads = opts.threads ?? Math.min(replicas, os.availableParallelism());
     if (!(Number.isInteger(threads) && threads > 0)) throw new Error(`ReplicaPool: threads must be a positive integer, got ${threads}`);
-    const backend = opts.backend ?? (current === 'wasm' || current === 'cpu' || onGpu ? current : undefined);
     const workers: Worker[] = [];
     try {
       for (let i = 0; i < threads; i++) {
-        const data: ReplicaWorkerData = { kind: 'hrnet-replica', config, backend, gpu: onGpu ? config.GPUS[i % replicas] : undefined };
+        const data: ReplicaWorkerData = { kind: 'hrnet-replica', config, backend };
         workers.push(startWorkerThread(__filename, __dirname, 'replica-worker', data as unknown as Record<string, unknown>));
       }
       await Promise.all(workers.map((w, i) => waitUntilReady(w, `replica worker ${i}`)));
@@ -256,5 +259,64 @@ export class ReplicaPool {
   private failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+  }
+}
+
+/**
+ * One data-parallel step with the replicas computed in turn on this thread's device (how `GPUS` with
+ * several entries trains on one GPU): the batch is split as {@link ReplicaPool} splits it, each chunk's
+ * train-mode forward uses its own BatchNorm statistics, the chunk gradients weighted by chunk size drive
+ * one optimizer step, and the running statistics are those of replica 0, as `nn.DataParallel` leaves them.
+ */
+export async function replicaStepInTurn(model: PoseHRNet, optimizer: Optimizer, batch: HostBatch, loss: HeatmapLoss, config: Config): Promise<DataParallelStep> {
+  const sizes = chunkSizes(batch.n, config.GPUS.length);
+  const [w, h] = config.MODEL.IMAGE_SIZE;
+  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
+  const k = config.MODEL.NUM_JOINTS;
+  const per = { images: h * w * 3, target: hh * hw * k, weight: k };
+  const buffers = model.params.list().filter((e) => e.kind === 'buffer');
+  const counters = model.params.keys().filter((key) => model.params.hasCounter(key));
+  let replica0: { values: tf.Tensor[]; counters: number[] } | undefined;
+  const summed: tf.NamedTensorMap = {};
+  const output = new Float32Array(batch.n * per.target);
+  let total = 0;
+  let start = 0;
+  try {
+    for (const [r, n] of sizes.entries()) {
+      const chunk: HostBatch = {
+        n,
+        images: batch.images.subarray(start * per.images, (start + n) * per.images),
+        target: batch.target.subarray(start * per.target, (start + n) * per.target),
+        targetWeight: batch.targetWeight.subarray(start * per.weight, (start + n) * per.weight),
+      };
+      const tensors = hostBatchTensors(chunk, config);
+      try {
+        const { loss: value, grads, output: out } = await computeGradients(model, tensors, loss, true);
+        try {
+          const weight = n / batch.n;
+          total += weight * value;
+          for (const [name, g] of Object.entries(grads)) {
+            const prev = summed[name];
+            summed[name] = tf.tidy(() => (prev === undefined ? tf.mul(g, weight) : tf.add(prev, tf.mul(g, weight))));
+            prev?.dispose();
+          }
+          output.set((await (out as tf.Tensor).data()) as Float32Array, start * per.target);
+        } finally {
+          tf.dispose([...Object.values(grads), out as tf.Tensor]);
+        }
+      } finally {
+        tf.dispose([tensors.images, tensors.target, tensors.targetWeight]);
+      }
+      if (r === 0) replica0 = { values: buffers.map((e) => tf.clone(e.variable)), counters: counters.map((c) => model.params.counter(c)) };
+      start += n;
+    }
+    // The running statistics (and counters) of replica 0.
+    const kept = replica0 as { values: tf.Tensor[]; counters: number[] };
+    buffers.forEach((e, i) => e.variable.assign(kept.values[i]));
+    counters.forEach((c, i) => model.params.setCounter(c, kept.counters[i]));
+    optimizer.step(summed);
+    return { loss: total, output };
+  } finally {
+    tf.dispose([...Object.values(summed), ...(replica0?.values ?? [])]);
   }
 }

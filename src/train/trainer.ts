@@ -34,7 +34,7 @@ import { createPoseHRNet, PoseHRNet } from '../model/pose-hrnet';
 import { renderTrainingCurves, EpochMetrics } from '../viz/curves';
 import { savePng } from '../viz/save-png';
 import { HeatmapLoss, lossOfConfig } from './loss';
-import { DataParallelStep, ReplicaPool } from './replicas';
+import { DataParallelStep, ReplicaPool, replicaStepInTurn } from './replicas';
 import { createOptimizer, Optimizer, OptimizerState } from './optim';
 import { multiStepLr } from './schedule';
 import { openScalarWriter, ScalarWriter, writeEpochScalars } from './tensorboard';
@@ -245,7 +245,9 @@ async function startWorkers(run: RunSetup, needed: boolean): Promise<RunWorkers>
       log(`warning: data workers could not start (${(e as Error).message}); preparing batches in-process`);
     }
   }
-  if (config.GPUS.length > 1) {
+  if (config.GPUS.length > 1 && tf.getBackend() === 'webgpu') {
+    log(`data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples, computed in turn on one WebGPU device`);
+  } else if (config.GPUS.length > 1) {
     workers.replicas = await ReplicaPool.create(config);
     log(`data parallel: ${workers.replicas.replicas} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples on ${workers.replicas.threads} worker threads`);
   }
@@ -309,7 +311,11 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
       checkBadShare(skippedAsBad(loader.skipped), run.trainData.length, maxBadShare, what, () => undefined);
       const n = batch.size;
       const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
-      const step = workers.replicas ? await workers.replicas.step(model, optimizer, host) : await stepInProcess(model, optimizer, host, lossFn, config);
+      const step = workers.replicas
+        ? await workers.replicas.step(model, optimizer, host)
+        : config.GPUS.length > 1
+          ? await replicaStepInTurn(model, optimizer, host, lossFn, config)
+          : await stepInProcess(model, optimizer, host, lossFn, config);
       const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
       lossSum += step.loss * n;
       accSum += acc.average * n;

@@ -5,7 +5,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
-import { chunkSizes, ReplicaPool } from '../../src/train/replicas';
+import { chunkSizes, ReplicaPool, replicaStepInTurn } from '../../src/train/replicas';
+import { lossOfConfig } from '../../src/train/loss';
+import { Adam } from '../../src/train/optim';
+import { relL2 } from '../helpers/fixtures';
 import { readState, runReplicaJob, type ReplicaResult } from '../../src/train/replica-worker';
 import { inferHeatmaps } from '../../src/eval/evaluate';
 import { useTestBackend } from '../helpers/backend';
@@ -114,6 +117,32 @@ describe('ReplicaPool', () => {
     } finally {
       await pool.close();
       model.dispose();
+    }
+  }, 120000);
+
+  it('the same step with the replicas in turn on this thread (WebGPU\'s way) gives the same weights, loss and replica 0 statistics', async () => {
+    const cfg = config();
+    const batch = randomBatch(5, 13);
+    const viaPool = createPoseHRNet(cfg, { seed: 5 });
+    const inTurn = createPoseHRNet(cfg, { seed: 5 });
+    const optPool = new Adam(viaPool.params.parameters(), { lr: 1e-3 });
+    const optTurn = new Adam(inTurn.params.parameters(), { lr: 1e-3 });
+    const pool = await ReplicaPool.create(cfg, { threads: 1 });
+    try {
+      const a = await pool.step(viaPool, optPool, batch);
+      const before = tf.memory().numTensors;
+      const b = await replicaStepInTurn(inTurn, optTurn, batch, lossOfConfig(cfg), cfg);
+      // Only the optimizer state created by the first step stays.
+      expect(tf.memory().numTensors - before).toBe(2 * inTurn.params.parameters().length);
+      expect(b.loss).toBeCloseTo(a.loss, 6);
+      expect(relL2(b.output, a.output)).toBeLessThan(1e-6);
+      const [sa, sb] = [await readState(viaPool), await readState(inTurn)];
+      expect(sb.counters).toEqual(sa.counters);
+      sa.values.forEach((v, i) => expect(relL2(sb.values[i], v)).toBeLessThan(1e-5));
+    } finally {
+      await pool.close();
+      [optPool, optTurn].forEach((o) => o.dispose());
+      [viaPool, inTurn].forEach((m) => m.dispose());
     }
   }, 120000);
 });
