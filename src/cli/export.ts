@@ -1,25 +1,32 @@
 /**
- * `hrnet export --checkpoint CKPT --out DIR`: a project checkpoint → a TF.js layers model
- * (`model.json` + weight shards) that a browser loads with stock TF.js, plus `hrnet-meta.json`.
+ * `hrnet export --checkpoint CKPT --out DIR [--format tfjs|onnx|pth]`: a project checkpoint → a TF.js
+ * layers model (`model.json` + weight shards) that a browser loads with stock TF.js, an ONNX model
+ * (`model.onnx`), or an official PyTorch state dict (`model.pth`); `hrnet-meta.json` beside each.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_SHARD_BYTES, exportModel } from '../io/export';
+import { DEFAULT_SHARD_BYTES, EXPORT_FORMATS, ExportFormat, exportModel } from '../io/export';
 import { GlobalArgs, startBackend, withBackend } from './common';
 
 interface ExportArgs extends GlobalArgs {
   checkpoint: string;
   out: string;
+  format: ExportFormat;
   'input-size'?: number[];
   'shard-mb'?: number;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
   command: 'export',
-  describe: 'export a checkpoint as a TF.js layers model for the browser (model.json, weight shards, hrnet-meta.json)',
+  describe: 'export a checkpoint: a TF.js layers model for the browser, an ONNX model, or an official PyTorch state dict (with hrnet-meta.json)',
   builder: (y: Argv) =>
     withBackend(y)
       .option('checkpoint', { type: 'string', demandOption: true, describe: 'project checkpoint file, or a directory holding one' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
+      .option('format', {
+        choices: EXPORT_FORMATS,
+        default: 'tfjs' as ExportFormat,
+        describe: 'tfjs: model.json + weight shards; onnx: model.onnx (NCHW, dynamic batch); pth: model.pth (official state dict)',
+      })
       .option('input-size', {
         type: 'number',
         array: true,
@@ -39,13 +46,16 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     if (!(shardMb > 0)) throw new Error(`--shard-mb must be positive, got ${shardMb}`);
     await startBackend(args);
     const result = await exportModel(args.checkpoint, args.out, undefined, {
+      format: args.format,
       inputSize: size === undefined ? undefined : [size[0], size[1]],
       shardBytes: Math.max(4, Math.round(shardMb * 1024 * 1024)),
     });
     for (const w of result.warnings) console.warn(`warning: ${w}`);
     const [w, h] = result.meta.inputSize;
-    console.log(`exported ${args.checkpoint} → ${result.dir}`);
+    console.log(`exported ${args.checkpoint} → ${result.dir} (${result.format})`);
     console.log(`  input ${w}×${h} (W×H), heatmaps ${result.meta.heatmapSize.join('×')}, ${result.meta.numJoints} joints, ${result.numWeights.toLocaleString('en-US')} weights`);
+    const d = result.meta.decode;
+    console.log(`  decoding ${d.method}${d.postProcess ? '' : ' (refinement off)'}, flip test ${d.flipTest ? 'on' : 'off'}${d.flipTest && d.shiftHeatmap ? ', shift heatmap' : ''}`);
     for (const f of result.files) console.log(`  ${f}`);
   },
 };

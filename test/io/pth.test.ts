@@ -15,7 +15,7 @@ import {
   readPthObject,
 } from '../../src/io/pth';
 import { PARITY_DIR, readF32, readFixtureJson } from '../helpers/fixtures';
-import { Float, PickleWriter, Tuple, contiguousStride, writeTensor } from '../helpers/pickle-writer';
+import { Float, PickleWriter, Tuple, contiguousStride, writeTensor } from '../../src/io/pickle-writer';
 
 interface KeyEntry {
   key: string;
