@@ -17,7 +17,7 @@
  */
 import { zipSync, type Zippable } from 'fflate';
 import { writeFileAtomic } from './checkpoint';
-import { PickleWriter, contiguousStride } from './pickle-writer';
+import { PickleWriter, WritableValue, contiguousStride } from './pickle-writer';
 import type { PthDtype, PthTensor, StateDict } from './pth';
 
 /** Alignment of storage data inside the archive (torch's `kFieldAlignment`). */
@@ -43,6 +43,13 @@ const STORAGE_OF: Partial<Record<PthDtype, string>> = {
 export interface PthWriteOptions {
   /** Folder inside the zip (torch uses `archive`, or the file stem in newer versions). Default `archive`. */
   archiveName?: string;
+  /**
+   * Write a checkpoint dict `{...beside, [stateDictKey]: state dict}` instead of the bare state dict,
+   * as training code saves one (mmpose: `{'meta': …, 'state_dict': …}`).
+   */
+  stateDictKey?: string;
+  /** Plain values written before the state dict when `stateDictKey` is set (`meta`, `epoch`, …). */
+  beside?: { [key: string]: WritableValue };
 }
 
 /** Raw little-endian bytes of a tensor's data. */
@@ -60,8 +67,15 @@ function storageBytes(key: string, t: PthTensor): Uint8Array {
  * The data pickle: `OrderedDict` of `_rebuild_tensor_v2` tensors on storages `0 … n−1`.
  * @returns the pickle bytes
  */
-function statePickle(entries: [string, PthTensor][]): Uint8Array {
+function statePickle(entries: [string, PthTensor][], opts: PthWriteOptions): Uint8Array {
   const w = new PickleWriter().proto(2);
+  if (opts.stateDictKey !== undefined) {
+    w.emptyDict().mark();
+    for (const [key, value] of Object.entries(opts.beside ?? {})) w.str(key).value(value);
+    w.str(opts.stateDictKey);
+  } else if (opts.beside !== undefined) {
+    throw new Error('pth writer: values beside the state dict need a stateDictKey to put the state dict under');
+  }
   w.global('collections', 'OrderedDict').emptyTuple().reduce();
   for (let start = 0; start < entries.length; start += PICKLE_BATCH) {
     w.mark();
@@ -82,6 +96,7 @@ function statePickle(entries: [string, PthTensor][]): Uint8Array {
   }
   // state_dict._metadata: load_state_dict reads module versions from it; an empty one is valid.
   w.emptyDict().str('_metadata').global('collections', 'OrderedDict').emptyTuple().reduce().setitem().build();
+  if (opts.stateDictKey !== undefined) w.setitems();
   return w.stop().toBytes();
 }
 
@@ -119,7 +134,7 @@ export function pthBytes(dict: StateDict, opts: PthWriteOptions = {}): Uint8Arra
     if (STORAGE_OF[t.dtype] === undefined) throw new Error(`pth writer: ${key} is ${t.dtype}; only float32 and int64 tensors are written`);
   }
   const records: [string, Uint8Array][] = [
-    [`${folder}/data.pkl`, statePickle(entries)],
+    [`${folder}/data.pkl`, statePickle(entries, opts)],
     [`${folder}/byteorder`, new TextEncoder().encode('little')],
     ...entries.map(([key, t], i): [string, Uint8Array] => [`${folder}/data/${i}`, storageBytes(key, t)]),
     [`${folder}/version`, new TextEncoder().encode(ARCHIVE_VERSION)],
