@@ -73,6 +73,28 @@ export interface ExportResult {
   warnings: string[];
 }
 
+/** `layer1` as the official network hard-codes it: 4 Bottlenecks of 64 planes. */
+const OFFICIAL_LAYER1 = { BLOCK: 'BOTTLENECK', NUM_BLOCKS: [4], NUM_CHANNELS: [64] };
+
+/**
+ * Why the official code cannot build the network of `config`, or null when it can. Its
+ * `pose_hrnet.py` hard-codes `layer1` and ignores `MODEL.EXTRA.STAGE1`.
+ */
+export function officialNetworkMismatch(config: Config): string | null {
+  const s1 = config.MODEL.EXTRA.STAGE1;
+  const same =
+    s1.BLOCK === OFFICIAL_LAYER1.BLOCK &&
+    s1.NUM_BLOCKS.length === 1 &&
+    s1.NUM_BLOCKS[0] === OFFICIAL_LAYER1.NUM_BLOCKS[0] &&
+    s1.NUM_CHANNELS.length === 1 &&
+    s1.NUM_CHANNELS[0] === OFFICIAL_LAYER1.NUM_CHANNELS[0];
+  if (same) return null;
+  return (
+    `MODEL.EXTRA.STAGE1 (layer1: ${s1.NUM_BLOCKS.join(',')} ${s1.BLOCK} blocks of ${s1.NUM_CHANNELS.join(',')} planes) is not the ` +
+    'official layer1 (4 BOTTLENECK blocks of 64), which the official code hard-codes: its model will not take these weights'
+  );
+}
+
 /** Writes the TF.js layers model; returns the files written. */
 async function writeTfjs(model: PoseHRNet, outDir: string, meta: HrnetExportMeta, opts: ExportModelOptions): Promise<string[]> {
   const layers = buildLayersModel(model, { inputSize: meta.inputSize });
@@ -139,6 +161,8 @@ export async function exportModel(
       fs.mkdirSync(outDir, { recursive: true });
       writePth(path.join(outDir, PTH_FILE), await readModelStateDict(model));
       files = [PTH_FILE];
+      const mismatch = officialNetworkMismatch(cfg);
+      if (mismatch !== null) warnings.push(mismatch);
     }
     writeFileAtomic(path.join(outDir, META_JSON_FILE), JSON.stringify(meta, null, 2) + '\n');
     return {

@@ -12,7 +12,7 @@ import yargs from 'yargs';
 import { exportCommand } from '../../src/cli/export';
 import { loadConfig } from '../../src/config/load';
 import { saveModelCheckpoint } from '../../src/io/checkpoint';
-import { HrnetExportMeta, PTH_FILE } from '../../src/io/export';
+import { HrnetExportMeta, PTH_FILE, exportModel } from '../../src/io/export';
 import { PickleDict, unpickle } from '../../src/io/pickle';
 import { PthTensorData, StateDict, readPth, readPthBuffer, readPthObject } from '../../src/io/pth';
 import { pthBytes, writePth } from '../../src/io/pth-writer';
@@ -126,6 +126,19 @@ describe('pth writer', () => {
     expect(() => pthBytes(half)).toThrow(/h is float16; only float32 and int64 tensors are written/);
     const wrong: StateDict = { w: { shape: [3], dtype: 'float32', data: Float32Array.of(1, 2) } };
     expect(() => pthBytes(wrong)).toThrow(/w has 2 values for shape \[3\]/);
+  });
+
+  it('warns when the network has a layer1 the official code cannot build', async () => {
+    const config = loadConfig(path.join(PARITY_DIR, 'config.yaml'), ['MODEL.EXTRA.STAGE1.NUM_BLOCKS=[2]']);
+    const model = createPoseHRNet(config, { initWeights: false });
+    const result = await exportModel(model, path.join(dir, 'layer1'), config, { format: 'pth' });
+    expect(result.warnings.join('\n')).toMatch(/MODEL\.EXTRA\.STAGE1 \(layer1: 2 BOTTLENECK blocks of 64 planes\) is not the official layer1/);
+    model.dispose();
+    const officialConfig = loadConfig(path.join(PARITY_DIR, 'config.yaml'));
+    const officialModel = createPoseHRNet(officialConfig, { initWeights: false });
+    const official = await exportModel(officialModel, path.join(dir, 'layer1-official'), officialConfig, { format: 'pth' });
+    expect(official.warnings).toEqual([]);
+    officialModel.dispose();
   });
 
   it('hrnet export --format pth writes model.pth with the checkpoint weights and the meta of its config', async () => {
