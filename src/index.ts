@@ -14,7 +14,7 @@ export type { PoseHRNetSpec, CreatePoseHRNetOptions, MacCount } from './model/po
 
 export { readPth, readPthBuffer, readPthObject } from './io/pth';
 export type { PthTensor, PthDtype, StateDict } from './io/pth';
-export { loadStateDict, modelStateDict, readModelStateDict, toOfficialStateDict, StateDictError } from './io/state-dict';
+export { loadStateDict, modelStateDict, toOfficialStateDict, StateDictError } from './io/state-dict';
 export type { LoadStateDictOptions, LoadStateDictReport, OfficialStateDict, StateDictLayout } from './io/state-dict';
 export { writePth, pthBytes } from './io/pth-writer';
 export type { PthWriteOptions } from './io/pth-writer';

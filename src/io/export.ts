@@ -23,7 +23,7 @@ import { EXPORT_VERSION, ExportNetworkFile, HrnetExportMeta, META_JSON_FILE, TFJ
 import { MODEL_JSON_FILE, buildLayersModel, fileSaveHandler } from './export-layers';
 import { buildOnnxModel } from './export-onnx';
 import { writePth } from './pth-writer';
-import { readModelStateDict } from './state-dict';
+import { modelStateDict } from './state-dict';
 
 export { DEFAULT_SHARD_BYTES, MODEL_JSON_FILE, buildLayersModel, fileSaveHandler, layerNameOf } from './export-layers';
 export type { BuildLayersModelOptions, FileSaveHandlerOptions } from './export-layers';
@@ -159,7 +159,7 @@ export async function exportModel(
       files = [ONNX_FILE];
     } else {
       fs.mkdirSync(outDir, { recursive: true });
-      writePth(path.join(outDir, PTH_FILE), await readModelStateDict(model));
+      writePth(path.join(outDir, PTH_FILE), await modelStateDict(model));
       files = [PTH_FILE];
       const mismatch = officialNetworkMismatch(cfg);
       if (mismatch !== null) warnings.push(mismatch);

@@ -174,32 +174,6 @@ export async function modelStateDict(model: PoseHRNet): Promise<StateDict> {
   }
 }
 
-/**
- * The model's state as an official-layout state dict, like {@link modelStateDict}, read with
- * asynchronous downloads (`await data()`), as export and checkpoint paths must on backends whose
- * reads are asynchronous (WebGPU).
- * @returns name → tensor (conv kernels OIHW `[out, in, kh, kw]`, BN vectors `[C]`, counters int64 `[]`), in state-dict order
- */
-export async function readModelStateDict(model: PoseHRNet): Promise<StateDict> {
-  const store = model.params;
-  const out: StateDict = {};
-  for (const key of store.keys()) {
-    if (store.hasCounter(key)) {
-      out[key] = { shape: [], dtype: 'int64', data: BigInt64Array.of(BigInt(store.counter(key))) };
-      continue;
-    }
-    const v = store.get(key);
-    const t = tf.tidy(() => (v.rank === 4 ? tf.transpose(v, [3, 2, 0, 1]) : v.clone()));
-    try {
-      const data = (await t.data()) as Float32Array;
-      out[key] = { shape: torchShapeOf(v.shape), dtype: 'float32', data: new Float32Array(data) };
-    } finally {
-      t.dispose();
-    }
-  }
-  return out;
-}
-
 /** Where a state dict's key names come from. */
 export type StateDictLayout = 'official' | 'mmpose-1.x' | 'mmpose-0.x';
 
