@@ -128,7 +128,7 @@ describe('pth writer', () => {
     expect(() => pthBytes(wrong)).toThrow(/w has 2 values for shape \[3\]/);
   });
 
-  it('warns when the network has a layer1 the official code cannot build', async () => {
+  it('warns when the network has a layer1 the official code cannot build; refuses an input size and unknown formats', async () => {
     const config = loadConfig(path.join(PARITY_DIR, 'config.yaml'), ['MODEL.EXTRA.STAGE1.NUM_BLOCKS=[2]']);
     const model = createPoseHRNet(config, { initWeights: false });
     const result = await exportModel(model, path.join(dir, 'layer1'), config, { format: 'pth' });
@@ -138,6 +138,13 @@ describe('pth writer', () => {
     const officialModel = createPoseHRNet(officialConfig, { initWeights: false });
     const official = await exportModel(officialModel, path.join(dir, 'layer1-official'), officialConfig, { format: 'pth' });
     expect(official.warnings).toEqual([]);
+    // A state dict has no input size; an unknown format is named.
+    await expect(exportModel(officialModel, path.join(dir, 'sized'), officialConfig, { format: 'pth', inputSize: [64, 64] })).rejects.toThrow(
+      /a \.pth holds weights only and has no input size/,
+    );
+    await expect(
+      exportModel(officialModel, path.join(dir, 'other'), officialConfig, { format: 'tflite' as unknown as 'pth' }),
+    ).rejects.toThrow(/format must be one of tfjs, onnx, pth, got "tflite"/);
     officialModel.dispose();
   });
 
