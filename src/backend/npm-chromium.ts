@@ -24,6 +24,12 @@ export interface NpmChromium {
   vulkanIcd: string;
   /** The Vulkan loader library, `libvulkan.so.1`. */
   vulkanLoader: string;
+  /**
+   * A fontconfig file (for `FONTCONFIG_FILE`) naming the package's fonts (Open Sans) and the system's
+   * `/usr/share/fonts`, so pages render text where the system has no fonts. The package's own
+   * `fonts.conf` names the folders of its serverless hosts (`/tmp/fonts`, `/var/task/fonts`).
+   */
+  fontConfig: string;
   /** Version of `@sparticuz/chromium`. */
   version: string;
 }
@@ -33,6 +39,12 @@ const PACKAGE = '@sparticuz/chromium';
 /** The parts of `@sparticuz/chromium`'s default export used here. */
 interface SparticuzChromium {
   executablePath(input?: string): Promise<string>;
+  /** The package's command-line flags: headless shell, no sandbox, WebGL on SwiftShader (ANGLE over Vulkan). */
+  readonly args: string[];
+}
+
+function sparticuz(): SparticuzChromium {
+  return requireOptional(PACKAGE) as SparticuzChromium;
 }
 
 /** The installed package's version (its `exports` do not expose `package.json`, so it is found from the entry). */
@@ -50,14 +62,40 @@ function packageVersion(): string {
   }
 }
 
+const FONT_CONFIG_FILE = 'hrnet-fonts.conf';
+
 function layout(dir: string, version: string): NpmChromium {
   return {
     executablePath: path.join(dir, 'chromium'),
     dir,
     vulkanIcd: path.join(dir, 'vk_swiftshader_icd.json'),
     vulkanLoader: path.join(dir, 'libvulkan.so.1'),
+    fontConfig: path.join(dir, FONT_CONFIG_FILE),
     version,
   };
+}
+
+/** XML-escapes a path for the fontconfig file. */
+function xmlText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Writes `<dir>/hrnet-fonts.conf` unless it is there (folders unpacked before it existed lack it): the
+ * package's fonts, the system's, and a font cache inside `dir`. Written to a temporary name, then renamed.
+ */
+function ensureFontConfig(dir: string): void {
+  const file = path.join(dir, FONT_CONFIG_FILE);
+  if (fs.existsSync(file)) return;
+  const xml =
+    '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n' +
+    `  <dir>${xmlText(path.join(dir, 'fonts'))}</dir>\n` +
+    '  <dir>/usr/share/fonts</dir>\n' +
+    `  <cachedir>${xmlText(path.join(dir, 'fonts-cache'))}</cachedir>\n` +
+    '</fontconfig>\n';
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, xml);
+  fs.renameSync(tmp, file);
 }
 
 const COMPLETE_MARK = '.unpacked';
@@ -68,7 +106,7 @@ function isComplete(dir: string): boolean {
 
 /** Unpacks the package's files into `staging` (the package reads `os.tmpdir()` synchronously on the call). */
 async function unpackInto(staging: string): Promise<void> {
-  const chromium = requireOptional(PACKAGE) as SparticuzChromium;
+  const chromium = sparticuz();
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = staging;
   let unpacked: Promise<string>;
@@ -82,6 +120,7 @@ async function unpackInto(staging: string): Promise<void> {
   if (path.dirname(exe) !== staging) {
     throw new Error(`${PACKAGE} unpacked into ${path.dirname(exe)}, expected ${staging}`);
   }
+  ensureFontConfig(staging);
   fs.writeFileSync(path.join(staging, COMPLETE_MARK), `${PACKAGE}\n`);
 }
 
@@ -101,7 +140,10 @@ export function unpackNpmChromium(): Promise<NpmChromium> {
       throw new Error(`${PACKAGE} is not installed: npm install ${PACKAGE}@147.0.0`);
     }
     const dir = path.join(os.tmpdir(), `hrnet-tfjs-chromium-${version}`);
-    if (isComplete(dir)) return layout(dir, version);
+    if (isComplete(dir)) {
+      ensureFontConfig(dir);
+      return layout(dir, version);
+    }
     const staging = fs.mkdtempSync(`${dir}.partial-`);
     try {
       await unpackInto(staging);
@@ -120,4 +162,61 @@ export function unpackNpmChromium(): Promise<NpmChromium> {
     pending = undefined;
   });
   return pending;
+}
+
+/** Options of {@link headlessChromiumLaunch}. */
+export interface HeadlessChromiumOptions {
+  /** The profile folder (`--user-data-dir`): a fresh one per browser; the caller creates and removes it. */
+  userDataDir: string;
+  /** Offer WebGPU (`navigator.gpu`) on SwiftShader's Vulkan besides WebGL (default true). */
+  webgpu?: boolean;
+}
+
+/** How to start the npm package's headless Chromium: the binary, its flags, and what to add to the environment. */
+export interface HeadlessChromiumLaunch {
+  /** The headless Chromium binary ({@link NpmChromium.executablePath}). */
+  executablePath: string;
+  /** Command-line flags, without the page URL. */
+  args: string[];
+  /** Variables to add to the environment of the browser process. */
+  env: Record<string, string>;
+  /** The unpacked package. */
+  chromium: NpmChromium;
+}
+
+/** Flags that keep a browser off the network and quiet: no background requests, updates, sync or QUIC. */
+const OFFLINE_FLAGS = [
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
+
+/** Flags that give pages WebGPU on SwiftShader's Vulkan (the features go into the one `--enable-features`). */
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+const WEBGPU_FEATURES = ['Vulkan', 'WebGPU'];
+
+/**
+ * The command line of the npm package's headless Chromium, as root, with no network and no GPU: the package's
+ * own flags (headless shell, no sandbox, WebGL through ANGLE on SwiftShader) without `--single-process` (a
+ * browser that opens several pages), WebGPU on SwiftShader's Vulkan when asked, no background networking, and a
+ * fresh profile. Pages get WebGL2 and `navigator.gpu` on a secure origin (`http://127.0.0.1`).
+ * @throws if `@sparticuz/chromium` is not installed or cannot be unpacked
+ */
+export async function headlessChromiumLaunch(opts: HeadlessChromiumOptions): Promise<HeadlessChromiumLaunch> {
+  const chromium = await unpackNpmChromium();
+  const webgpu = opts.webgpu ?? true;
+  const features: string[] = [];
+  const args: string[] = [];
+  for (const flag of sparticuz().args) {
+    if (flag === '--single-process' || flag.startsWith('--headless')) continue;
+    if (flag.startsWith('--enable-features=')) features.push(...flag.slice('--enable-features='.length).split(','));
+    else args.push(flag);
+  }
+  if (webgpu) features.push(...WEBGPU_FEATURES.filter((f) => !features.includes(f)));
+  args.push('--headless', ...(webgpu ? WEBGPU_FLAGS : []), ...OFFLINE_FLAGS, `--user-data-dir=${opts.userDataDir}`);
+  if (features.length > 0) args.push(`--enable-features=${features.join(',')}`);
+  return { executablePath: chromium.executablePath, args, env: { FONTCONFIG_FILE: chromium.fontConfig }, chromium };
 }

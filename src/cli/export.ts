@@ -1,10 +1,14 @@
 /**
- * `hrnet export --checkpoint CKPT --out DIR [--format tfjs|onnx|pth]`: a project checkpoint → a TF.js
- * layers model (`model.json` + weight shards) that a browser loads with stock TF.js, an ONNX model
- * (`model.onnx`), or an official PyTorch state dict (`model.pth`); `hrnet-meta.json` beside each.
+ * `hrnet export --checkpoint CKPT --out DIR [--format tfjs|onnx|pth] [--demo]`: a project checkpoint →
+ * a TF.js layers model (`model.json` + weight shards) that a browser loads with stock TF.js, an ONNX
+ * model (`model.onnx`), or an official PyTorch state dict (`model.pth`); `hrnet-meta.json` beside each.
+ * With `--demo` (tfjs only), a demo page (`index.html`) beside the TF.js model that runs it on a picked
+ * image or the camera.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULT_SHARD_BYTES, EXPORT_FORMATS, ExportFormat, exportModel } from '../io/export';
+import { readCheckpoint } from '../io/checkpoint';
+import { writeDemoPage } from '../io/demo-page';
+import { DEFAULT_SHARD_BYTES, EXPORT_FORMATS, ExportFormat, exportModel, keypointMetaOfConfig } from '../io/export';
 import { GlobalArgs, startBackend, withBackend } from './common';
 
 interface ExportArgs extends GlobalArgs {
@@ -13,6 +17,8 @@ interface ExportArgs extends GlobalArgs {
   format: ExportFormat;
   'input-size'?: number[];
   'shard-mb'?: number;
+  /** Also write the demo page (`index.html` and the scripts it loads). */
+  demo?: boolean;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -36,6 +42,11 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         type: 'number',
         default: DEFAULT_SHARD_BYTES / (1024 * 1024),
         describe: 'largest weight shard in MiB',
+      })
+      .option('demo', {
+        type: 'boolean',
+        default: false,
+        describe: 'also write index.html, a page that runs the model on an image or the camera (with tf.min.js and hrnet-demo.js beside it)',
       }) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
     const size = args['input-size'];
@@ -44,6 +55,9 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     }
     const shardMb = args['shard-mb'] ?? DEFAULT_SHARD_BYTES / (1024 * 1024);
     if (!(shardMb > 0)) throw new Error(`--shard-mb must be positive, got ${shardMb}`);
+    if (args.demo && args.format !== 'tfjs') {
+      throw new Error(`--demo runs the TF.js model in a page: use it with --format tfjs (the default), not ${args.format}`);
+    }
     await startBackend(args);
     const result = await exportModel(args.checkpoint, args.out, undefined, {
       format: args.format,
@@ -57,5 +71,12 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     const d = result.meta.decode;
     console.log(`  decoding ${d.method}${d.postProcess ? '' : ' (refinement off)'}, flip test ${d.flipTest ? 'on' : 'off'}${d.flipTest && d.shiftHeatmap ? ', shift heatmap' : ''}`);
     for (const f of result.files) console.log(`  ${f}`);
+    if (args.demo) {
+      const { config } = readCheckpoint(args.checkpoint);
+      const { meta: keypointMeta } = keypointMetaOfConfig(config);
+      const files = writeDemoPage(result.dir, { config, keypointMeta, inputSize: result.meta.inputSize });
+      for (const f of files) console.log(`  ${f}`);
+      console.log(`demo page: serve ${result.dir} over http (e.g. python3 -m http.server there) and open index.html`);
+    }
   },
 };

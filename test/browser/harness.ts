@@ -1,21 +1,32 @@
 /**
- * Runs an exported model in headless Chromium with stock TF.js: a local HTTP server on 127.0.0.1
- * serves `index.html`, the TF.js bundle from node_modules, the export directory under `/model/`
- * and the input tensor; the page POSTs the model output (or its error) back.
+ * Runs an exported model in headless Chromium with stock TF.js: a local server on 127.0.0.1 serves
+ * `index.html`, the TF.js bundles from node_modules, the export folder under `/model/` and the input
+ * tensor; the page's `runExport(backend)` loads the model on that TF.js backend and returns the output.
  */
-import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
-import { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import type { Browser } from 'puppeteer-core';
+import { openPage } from './chromium';
+import { serveStatic } from './static-server';
 
-/** Where Debian's Chromium is; `.ci/run` installs it (`apt-get install -y chromium`). */
-export const CHROMIUM = '/usr/bin/chromium';
 const PAGE = path.join(__dirname, 'index.html');
-const TFJS_BUNDLE = path.resolve(__dirname, '..', '..', 'node_modules', '@tensorflow', 'tfjs', 'dist', 'tf.min.js');
 
-/** What the page reported. */
+/** A file of a TF.js package's `dist` folder, from node_modules. */
+export function tfjsBundle(pkg: string, file: string): string {
+  return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist', file);
+}
+
+/** The stock bundles a page loads: TF.js (cpu and WebGL backends) and its WebGPU backend. */
+export const TFJS_BUNDLES: Readonly<Record<string, string>> = {
+  'tf.min.js': tfjsBundle('@tensorflow/tfjs', 'tf.min.js'),
+  'tf-backend-webgpu.min.js': tfjsBundle('@tensorflow/tfjs-backend-webgpu', 'tf-backend-webgpu.min.js'),
+};
+
+/** TF.js backends a web page gets from the stock bundles. */
+export type PageBackend = 'cpu' | 'webgl' | 'webgpu';
+
+/** What the page returned. */
 export interface BrowserRun {
   /** Output values, row-major in `shape`. */
   output: Float32Array;
@@ -24,147 +35,59 @@ export interface BrowserRun {
   backend: string;
 }
 
-/** Options of {@link runInChromium}. */
-export interface RunInChromiumOptions {
-  /** Directory of the export (`model.json`, shards, `hrnet-meta.json`). */
+/** Options of {@link runExportInChromium}. */
+export interface RunExportOptions {
+  /** Folder of the export (`model.json`, shards, `hrnet-meta.json`). */
   modelDir: string;
   /** Input `[N, H, W, 3]` float32, row-major. */
   input: Float32Array;
-  /** TF.js backend the page selects (default: TF.js's own choice). */
-  backend?: string;
+  /** TF.js backend the page selects. */
+  backend: PageBackend;
   /** Give up after this many milliseconds. */
   timeoutMs: number;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.json': 'application/json',
-  '.bin': 'application/octet-stream',
-};
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/** The file a GET path maps to, or null (only the page, the bundle, the input and the export directory are served). */
-function fileFor(urlPath: string, modelDir: string): string | null {
-  if (urlPath === '/' || urlPath === '/index.html') return PAGE;
-  if (urlPath === '/tf.min.js') return TFJS_BUNDLE;
-  if (urlPath.startsWith('/model/')) {
-    const name = path.basename(decodeURIComponent(urlPath.slice('/model/'.length)));
-    return path.join(modelDir, name);
-  }
-  return null;
-}
-
 /**
- * Serves the page and the export, starts Chromium on it and resolves with what the page POSTs.
- * Rejects with the page's error, Chromium's exit, or a timeout (with Chromium's stderr).
+ * Serves the page and the export, opens the page in `browser` and returns what `runExport` computed.
+ * @throws the page's error (with its console log) or a timeout
  */
-export async function runInChromium(opts: RunInChromiumOptions): Promise<BrowserRun> {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: the browser export test needs Debian's Chromium; .ci/run installs it (apt-get install -y chromium)`);
-  }
-  if (!fs.existsSync(TFJS_BUNDLE)) throw new Error(`TF.js bundle not found at ${TFJS_BUNDLE}`);
-  const inputBytes = Buffer.from(opts.input.buffer, opts.input.byteOffset, opts.input.byteLength);
-  let settle: { resolve: (r: BrowserRun) => void; reject: (e: Error) => void } | null = null;
-  const done = new Promise<BrowserRun>((resolve, reject) => (settle = { resolve, reject }));
-  const finish = (r: BrowserRun | Error) => {
-    if (settle === null) return;
-    const s = settle;
-    settle = null;
-    if (r instanceof Error) s.reject(r);
-    else s.resolve(r);
-  };
-
-  const server = http.createServer((req, res) => {
-    void (async () => {
-      const urlPath = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-      if (req.method === 'POST') {
-        const body = await readBody(req);
-        res.writeHead(204).end();
-        if (urlPath === '/result') {
-          const bytes = new Uint8Array(body);
-          const output = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
-          const shape = String(req.headers['x-shape'] ?? '').split(',').map(Number);
-          finish({ output, shape, backend: String(req.headers['x-backend'] ?? '') });
-        } else {
-          finish(new Error(`the page failed: ${body.toString('utf8')}`));
-        }
-        return;
-      }
-      if (urlPath === '/input.bin') {
-        res.writeHead(200, { 'content-type': CONTENT_TYPES['.bin'] }).end(inputBytes);
-        return;
-      }
-      const file = fileFor(urlPath, opts.modelDir);
-      if (file === null || !fs.existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream' });
-      fs.createReadStream(file).pipe(res);
-    })().catch((e: unknown) => {
-      res.writeHead(500).end();
-      finish(e as Error);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const query = opts.backend ? `?backend=${encodeURIComponent(opts.backend)}` : '';
-  const url = `http://127.0.0.1:${port}/index.html${query}`;
-
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hrnet-chromium-'));
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-dev-shm-usage',
-    `--user-data-dir=${profile}`,
-    url,
-  ];
-  let stderr = '';
-  // Its own process group, so stopping it also ends the renderer and GPU processes it started.
-  const chromium: ChildProcess = spawn(CHROMIUM, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-  chromium.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString('utf8')).slice(-4000);
-  });
-  chromium.on('error', (e) => finish(new Error(`cannot start ${CHROMIUM}: ${e.message}`)));
-  chromium.on('exit', (code, signal) => finish(new Error(`Chromium exited (code ${code}, signal ${signal}) before the page reported:\n${stderr}`)));
-  const timer = setTimeout(
-    () => finish(new Error(`no result from the page within ${opts.timeoutMs} ms; Chromium stderr:\n${stderr}`)),
-    opts.timeoutMs,
-  );
-
+export async function runExportInChromium(browser: Browser, opts: RunExportOptions): Promise<BrowserRun> {
+  const inputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hrnet-browser-input-'));
+  const inputFile = path.join(inputDir, 'input.bin');
+  fs.writeFileSync(inputFile, new Uint8Array(opts.input.buffer, opts.input.byteOffset, opts.input.byteLength));
+  const server = await serveStatic([
+    { prefix: '/index.html', file: PAGE },
+    { prefix: '/input.bin', file: inputFile },
+    { prefix: '/model/', dir: opts.modelDir },
+    ...Object.entries(TFJS_BUNDLES).map(([name, file]) => ({ prefix: `/tfjs/${name}`, file })),
+  ]);
+  const { page, log } = await openPage(browser);
   try {
-    return await done;
-  } finally {
-    clearTimeout(timer);
-    if (chromium.pid !== undefined && chromium.exitCode === null && chromium.signalCode === null) {
-      const exited = new Promise<void>((resolve) => chromium.once('exit', () => resolve()));
-      try {
-        process.kill(-chromium.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      let grace: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise<void>((resolve) => (grace = setTimeout(resolve, 5000)))]);
-      clearTimeout(grace);
+    page.setDefaultTimeout(opts.timeoutMs);
+    await page.goto(`${server.origin}/index.html`);
+    const run = page.evaluate((backend: string) => (globalThis as unknown as PageGlobals).runExport(backend), opts.backend);
+    // After a timeout, closing the page rejects `run`; that rejection is expected, not unhandled.
+    run.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result from the page within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    });
+    try {
+      const r = await Promise.race([run, timeout]);
+      return { output: Float32Array.from(r.data), shape: r.shape, backend: r.backend };
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\npage log:\n${log.join('\n')}`);
+    } finally {
+      clearTimeout(timer);
     }
-    chromium.stderr?.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    fs.rmSync(profile, { recursive: true, force: true });
+  } finally {
+    await page.close();
+    await server.close();
+    fs.rmSync(inputDir, { recursive: true, force: true });
   }
+}
+
+/** What `index.html` defines. */
+interface PageGlobals {
+  runExport(backend: string): Promise<{ backend: string; shape: number[]; data: number[] }>;
 }

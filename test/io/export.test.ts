@@ -3,7 +3,8 @@
  * (`out_eval`, README tolerances) and `model.predict` on the parity weights, and `model.predict` on a
  * 3×3-final-conv / Bottleneck / 21-joint network; the files on disk reload to the same outputs;
  * `hrnet-meta.json` carries the config's geometry and keypoint meta; the CLI writes the same; and
- * headless Chromium with only the TF.js bundle reproduces the official output.
+ * headless Chromium (the npm package's) with only the stock TF.js bundles reproduces the official output
+ * on the cpu, WebGL and WebGPU backends.
  *
  * Layers model vs `model.predict`: the stock BatchNormalization computes `(x − mean)·γ/√(var+ε) + β`,
  * the model `x·s + (β − mean·s)`; the two round differently by about one float32 ulp per BN, so the
@@ -35,7 +36,8 @@ import {
 import { readPth } from '../../src/io/pth';
 import { loadStateDict } from '../../src/io/state-dict';
 import { PoseHRNet, createPoseHRNet } from '../../src/model/pose-hrnet';
-import { CHROMIUM, runInChromium } from '../browser/harness';
+import { launchTestBrowser, TestBrowser } from '../browser/chromium';
+import { PageBackend, runExportInChromium } from '../browser/harness';
 import { TEST_BACKEND, useTestBackend } from '../helpers/backend';
 import { PARITY_DIR, maxAbsDiff, readF32, readFixtureJson, relL2 } from '../helpers/fixtures';
 
@@ -343,30 +345,51 @@ describe('hrnet export', () => {
 });
 
 describe('in a browser', () => {
-  it(`loads in headless Chromium (${CHROMIUM}) with stock TF.js and reproduces the official output`, async () => {
+  // The headless Chromium that `npm install` brings (no system browser), on the backends a page gets.
+  let chromium: TestBrowser;
+  let out: string;
+  let input: Float32Array;
+  let expected: Float32Array;
+  beforeAll(async () => {
+    chromium = await launchTestBrowser();
     const { model, config } = parityModel();
-    const out = path.join(dir, 'browser');
+    out = path.join(dir, 'browser');
     await exportModel(model, out, config);
     const x = fixtureInput();
-    const input = x.dataSync() as Float32Array;
-    const expected = modelPredict(model, x);
+    input = (await x.data()) as Float32Array;
+    expected = modelPredict(model, x);
     x.dispose();
     model.dispose();
+  }, 120000);
+  afterAll(async () => {
+    await chromium?.close();
+  });
 
-    const started = Date.now();
-    const run = await runInChromium({ modelDir: out, input, timeoutMs: 50000 });
-    expect(run.shape).toEqual([2, 32, 24, 17]);
-    const official = fixtureOutEval();
-    console.log(
-      `Chromium (${run.backend} backend, ${Date.now() - started} ms): vs PyTorch out_eval max abs ${maxAbsDiff(run.output, official).toExponential(2)}, ` +
-        `rel L2 ${relL2(run.output, official).toExponential(2)}; vs Node model.predict max abs ${maxAbsDiff(run.output, expected).toExponential(2)}, ` +
-        `rel L2 ${relL2(run.output, expected).toExponential(2)}`,
-    );
-    expectClose(run.output, official, OUT_EVAL_TOLERANCE);
-    expectClose(run.output, expected, OUT_EVAL_TOLERANCE);
-    // Heatmaps of a trained model peak near 1; these random weights give peaks near 28, so the
-    // browser-vs-Node difference is measured against the peak: at most 1e-4 of it.
-    const peak = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    expect(maxAbsDiff(run.output, expected) / peak).toBeLessThanOrEqual(1e-4);
-  }, 60000);
+  it('is the Chromium of the npm package, unpacked under the temporary folder', () => {
+    expect(chromium.launch.executablePath).toBe(path.join(os.tmpdir(), `hrnet-tfjs-chromium-${chromium.launch.chromium.version}`, 'chromium'));
+    expect(chromium.version).toMatch(/^HeadlessChrome\/147\./);
+  });
+
+  it.each<PageBackend>(['cpu', 'webgl', 'webgpu'])(
+    'loads with stock TF.js on the %s backend and reproduces the official output',
+    async (backend) => {
+      const started = Date.now();
+      const run = await runExportInChromium(chromium.browser, { modelDir: out, input, backend, timeoutMs: 100000 });
+      expect(run.backend).toBe(backend);
+      expect(run.shape).toEqual([2, 32, 24, 17]);
+      const official = fixtureOutEval();
+      console.log(
+        `Chromium ${chromium.version} (${run.backend} backend, ${Date.now() - started} ms): vs PyTorch out_eval max abs ${maxAbsDiff(run.output, official).toExponential(2)}, ` +
+          `rel L2 ${relL2(run.output, official).toExponential(2)}; vs Node model.predict max abs ${maxAbsDiff(run.output, expected).toExponential(2)}, ` +
+          `rel L2 ${relL2(run.output, expected).toExponential(2)}`,
+      );
+      expectClose(run.output, official, OUT_EVAL_TOLERANCE);
+      expectClose(run.output, expected, OUT_EVAL_TOLERANCE);
+      // Heatmaps of a trained model peak near 1; these random weights give peaks near 28, so the
+      // browser-vs-Node difference is measured against the peak: at most 1e-4 of it.
+      const peak = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(maxAbsDiff(run.output, expected) / peak).toBeLessThanOrEqual(1e-4);
+    },
+    120000,
+  );
 });
