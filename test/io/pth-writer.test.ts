@@ -171,5 +171,15 @@ describe('pth writer', () => {
     expectSameStateDict(readPth(path.join(out, PTH_FILE)), readPth(path.join(PARITY_DIR, 'weights.pth')));
     const meta = JSON.parse(fs.readFileSync(path.join(out, 'hrnet-meta.json'), 'utf8')) as HrnetExportMeta;
     expect(meta).toMatchObject({ modelFile: PTH_FILE, layout: 'NCHW', decode: { method: 'dark', flipTest: true, shiftHeatmap: true } });
+
+    // The demo page runs the TF.js model: refused with another format, before anything is written.
+    await expect(
+      yargs(['export', '--checkpoint', ckpt, '--out', path.join(dir, 'demo'), '--format', 'pth', '--demo', '--backend', TEST_BACKEND])
+        .command(exportCommand)
+        .strict()
+        .fail(false)
+        .parseAsync(),
+    ).rejects.toThrow(/--demo runs the TF\.js model in a page: use it with --format tfjs \(the default\), not pth/);
+    expect(fs.existsSync(path.join(dir, 'demo'))).toBe(false);
   });
 });
