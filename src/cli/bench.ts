@@ -1,8 +1,9 @@
 /**
- * `hrnet bench [all|model|data] [--config FILE] [--batch N] [--backend NAME] [--json] [--profile]`:
+ * `hrnet bench [all|model|data|eval] [--config FILE] [--batch N] [--backend NAME] [--json] [--profile]`:
  * training and inference images/s of a network (default HRNet-W32 256×192, batch 8), data-pipeline
  * samples/s on real COCO images, peak RSS and tensors leaked per training step, with the backend,
- * Node version and CPU. `--json` prints one JSON object last.
+ * Node version and CPU. `eval` (not part of `all`) times `eval-coco` on a generated val2017-sized case.
+ * `--json` prints one JSON object last.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -12,10 +13,14 @@ import { initBackend } from '../backend/select';
 import { UsageError } from './common';
 import { loadConfig } from '../config/load';
 import { benchmarkDataPipeline, DataBenchmarkResult } from '../data/bench-data';
+import { benchmarkCocoEval } from '../eval/bench-eval';
 import { benchmarkModel, ModelBenchmarkResult } from '../train/bench-model';
 
 interface BenchArgs {
-  part: 'all' | 'model' | 'data';
+  part: 'all' | 'model' | 'data' | 'eval';
+  evalDir: string;
+  evalRuns: number;
+  pycocotools?: string;
   config: string;
   set: string[];
   batch: number;
@@ -39,7 +44,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   describe: 'benchmarks: training/inference images/s, data samples/s, memory, leaks',
   builder: (y: Argv) =>
     y
-      .positional('part', { choices: ['all', 'model', 'data'] as const, default: 'all' as const, describe: 'what to measure' })
+      .positional('part', { choices: ['all', 'model', 'data', 'eval'] as const, default: 'all' as const, describe: 'what to measure' })
       .option('config', { type: 'string', default: DEFAULT_CONFIG, describe: 'network to measure' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key' })
       .option('batch', { type: 'number', default: 8, describe: 'batch size of training and batched inference' })
@@ -50,6 +55,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('seconds', { type: 'number', default: 10, describe: 'data benchmark duration' })
       .option('workers', { type: 'number', describe: 'data worker threads (default one per core)' })
       .option('cache', { type: 'boolean', default: false, describe: 'data: keep decoded images (measures crop + targets only)' })
+      .option('eval-dir', { type: 'string', default: path.join(os.tmpdir(), 'hrnet-bench-eval'), describe: 'eval: folder of the generated case (written when absent)' })
+      .option('eval-runs', { type: 'number', default: 3, describe: 'eval: timed runs (median reported)' })
+      .option('pycocotools', { type: 'string', describe: 'eval: a Python with pycocotools, to time it on the same files' })
       .option('profile', { type: 'boolean', default: false, describe: 'print the top kernels of one training step' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object last' }) as unknown as Argv<BenchArgs>,
   handler: async (args) => {
@@ -58,7 +66,19 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     const out: Record<string, unknown> = { backend: backend.name, backendDetails: backend.details, node: process.version, cpu, cores: os.availableParallelism() };
     let model: ModelBenchmarkResult | undefined;
     let data: DataBenchmarkResult | undefined;
-    if (args.part !== 'data') {
+    if (args.part === 'eval') {
+      console.error(`eval-coco on a generated val2017-sized case in ${args.evalDir} (${args.evalRuns} runs)…`);
+      const e = benchmarkCocoEval({ dir: args.evalDir, runs: args.evalRuns, python: args.pycocotools });
+      Object.assign(out, { eval: e });
+      const mb = (bytes: number): string => (bytes / 1e6).toFixed(0);
+      console.log(`eval-coco: ${e.images} images, ${e.annotations} annotations (${mb(e.gtBytes)} MB), ${e.results} results (${mb(e.resultsBytes)} MB)`);
+      console.log(`  ${e.seconds.toFixed(2)} s (median of ${e.runs.map((s) => s.toFixed(2)).join(', ')}), AP ${e.AP}`);
+      if (e.pycocotools) {
+        const py = e.pycocotools;
+        console.log(`  pycocotools ${py.seconds.toFixed(2)} s, AP ${py.AP}: ${(e.seconds / py.seconds).toFixed(3)}× its time, stats equal to ${py.maxAbsStatDiff.toExponential(1)}`);
+      }
+    }
+    if (args.part === 'all' || args.part === 'model') {
       const config = loadConfig(args.config, args.set);
       console.error(`measuring ${path.basename(args.config)} at batch ${args.batch} (${args.steps} timed steps)…`);
       // One replica per core on the one-core backends (WASM, cpu); one on a GPU, which runs a whole batch.
@@ -78,7 +98,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         for (const k of model.profile.slice(0, 15)) console.log(`    ${k.kernel.padEnd(24)} ${k.ms.toFixed(0).padStart(7)} ms ${String(k.calls).padStart(6)} calls`);
       }
     }
-    if (args.part !== 'model') {
+    if (args.part === 'all' || args.part === 'data') {
       if (!fs.existsSync(args.annotations)) throw new Error(`data benchmark: ${args.annotations} not found (give --annotations FILE)`);
       data = await benchmarkDataPipeline({ annotationFile: args.annotations, seconds: args.seconds, workers: args.workers, imageCacheBytes: args.cache ? undefined : 0 });
       Object.assign(out, { dataSamplesPerSecond: data.samplesPerSecond, dataWorkers: data.workers, dataImageCache: data.imageCache, loadAverage: data.loadAverage });

@@ -3,7 +3,7 @@
  * any results file, computed as pycocotools computes it.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { readJsonFile } from '../data/dataset';
+import { readJsonFile, readJsonFileWithout } from '../data/json-file';
 import { CocoKeypointResult, CocoKeypointsFile, evaluateCocoKeypoints, formatCocoSummary } from '../eval/coco-eval';
 
 interface EvalCocoArgs {
@@ -23,10 +23,14 @@ export const evalCocoCommand: CommandModule<object, EvalCocoArgs> = {
       .option('sigmas', { type: 'number', array: true, describe: 'per-keypoint OKS sigmas (default: COCO’s 17)' })
       .option('json', { type: 'boolean', default: false, describe: 'print {"AP", "AP50", …} as JSON' }) as unknown as Argv<EvalCocoArgs>,
   handler: (args) => {
-    const gt = readJsonFile(args.gt, 'ground-truth file') as CocoKeypointsFile;
+    // Keypoint evaluation does not read the segmentation polygons: they are never built.
+    const gt = readJsonFileWithout(args.gt, 'ground-truth file', ['segmentation']) as CocoKeypointsFile;
     const results = readJsonFile(args.results, 'results file');
-    if (!Array.isArray(results)) throw new Error(`${args.results}: expected a JSON list of results, got ${typeof results}`);
-    const r = evaluateCocoKeypoints(gt, results as CocoKeypointResult[], args.sigmas ? { kptOksSigmas: args.sigmas } : {});
+    if (!Array.isArray(results)) {
+      throw new Error(`results file ${args.results}: expected a JSON list of results [{image_id, category_id, keypoints, score}], got ${typeof results}`);
+    }
+    const params = args.sigmas ? { kptOksSigmas: args.sigmas } : {};
+    const r = evaluateCocoKeypoints(gt, results as CocoKeypointResult[], params, { gt: args.gt, results: args.results });
     if (args.json) console.log(JSON.stringify(r.stats));
     else for (const line of formatCocoSummary(r)) console.log(line);
   },

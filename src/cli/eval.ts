@@ -105,7 +105,14 @@ export async function runEval(args: EvalArgs): Promise<EvalOutcome> {
     const preds = await predictWithThreads(model, data, config, args.threads);
     if (config.DATASET.DATASET === 'mpii') {
       const file = path.join(outDir, MPII_PREDS_FILE);
-      const xy = preds.persons.map((p) => p.keypoints.map(([x, y]) => [x, y]));
+      // One row per record, as the PCKh ground truth lists them; a record whose image was skipped gets zeros.
+      const skipped = new Set(preds.skipped.map((s) => s.index));
+      let next = 0;
+      const xy = Array.from({ length: data.length }, (_, r) =>
+        skipped.has(r)
+          ? Array.from({ length: preds.numJoints }, () => [0, 0])
+          : preds.persons[next++].keypoints.map(([x, y]) => [x, y]),
+      );
       writeFileAtomic(file, JSON.stringify(xy));
       return { config, dataset: dataset.name, samples: data.length, file };
     }

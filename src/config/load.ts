@@ -396,7 +396,17 @@ export function parseConfig(yamlText: string, sourceName: string, overrides?: Co
     const line = error.linePos?.[0].line;
     throw new ConfigError({ file: sourceName, line }, `malformed YAML: ${error.message.trimEnd()}`);
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // The YAML library refuses alias expansions that would grow the document without bound ("billion laughs").
+    throw new ConfigError(
+      { file: sourceName },
+      `YAML aliases (*name) expand to too many nodes (${(err as Error).message}); expected a config without ` +
+        'nested aliases: write the values out',
+    );
+  }
   const tree = defaultConfig() as unknown as Tree;
   if (data !== null && data !== undefined) {
     if (!isPlainObject(data)) {

@@ -161,6 +161,12 @@ export interface DatasetConfig {
   KEYPOINT_NAMES: string[];
   /** Limbs drawn in visualisations, `[L, 2]`, 0-based joint indices; empty = from the dataset or meta file. */
   SKELETON: number[][];
+  /**
+   * Largest share (0–1) of bad samples a split may hold: annotations that cannot be used (a box that is not
+   * finite or has no area, keypoints that are not numbers) and images that are missing or cannot be decoded.
+   * Bad samples up to this share are reported with their file and skipped; more refuses the split with the list.
+   */
+  readonly MAX_BAD_SAMPLE_SHARE: number;
 }
 
 /** `TRAIN`: optimisation and schedule. */
@@ -364,6 +370,7 @@ export function defaultConfig(): Config {
       OKS_SIGMAS: [],
       KEYPOINT_NAMES: [],
       SKELETON: [],
+      MAX_BAD_SAMPLE_SHARE: 0.05,
     },
     TRAIN: {
       LR_FACTOR: 0.1,
@@ -523,6 +530,7 @@ export const CONFIG_FIELDS: ConfigFieldTree<Config> = {
     OKS_SIGMAS: { kind: 'numberList', min: 0, exclusiveMin: true },
     KEYPOINT_NAMES: { kind: 'stringList' },
     SKELETON: { kind: 'indexPairs' },
+    MAX_BAD_SAMPLE_SHARE: nonNegative,
   },
   TRAIN: {
     LR_FACTOR: positive,

@@ -27,7 +27,11 @@ import {
   type DatasetSplit,
   type KeypointDataset,
 } from './dataset';
+import { checkBadShare, type BadSample } from './bad-samples';
+import { JointSlab } from './joint-slab';
+import { readJsonFileWithout } from './json-file';
 import { COCO_META, metaFromCocoCategory, type CocoCategory, type KeypointMeta } from './keypoint-meta';
+import { COCO_DETECTION_SCHEMA, cocoAnnotationSchema, firstFieldFault } from './record-schema';
 import { cocoAnnotationsToRecords, xywh2cs, type CocoKeypointAnnotation } from './transforms';
 
 /** The COCO person category id (the official loader keeps only this one). */
@@ -182,7 +186,8 @@ export function loadCocoDataset(config: Config, split: DatasetSplit, opts: Creat
   const kind = config.DATASET.DATASET;
   const root = datasetRoot(config, opts.root);
   const { file, setName } = cocoAnnotationFile(config, split, root);
-  const data = asCocoKeypointFile(readJsonFile(file, 'annotation file'), file);
+  // Segmentation polygons are most of a COCO annotation file and are not used: they are never built.
+  const data = asCocoKeypointFile(readJsonFileWithout(file, 'annotation file', ['segmentation']), file);
   const where = `annotation file ${path.resolve(file)}`;
 
   const cats = keypointCategories(data, file, config);
@@ -237,9 +242,19 @@ export function loadCocoDataset(config: Config, split: DatasetSplit, opts: Creat
       imageThre: config.TEST.IMAGE_THRE,
       categoryIds: kind === 'coco' ? [COCO_PERSON_CATEGORY_ID] : cats.ids,
       imagePathOf,
+      maxBadShare: config.DATASET.MAX_BAD_SAMPLE_SHARE,
+      warn,
     });
   } else {
-    records = groundTruthRecords(data, file, { numJoints, aspectRatio, categoryIds: cats.ids, imageById, imagePathOf, warn });
+    records = groundTruthRecords(data, file, {
+      numJoints,
+      aspectRatio,
+      categoryIds: cats.ids,
+      imageById,
+      imagePathOf,
+      warn,
+      maxBadShare: config.DATASET.MAX_BAD_SAMPLE_SHARE,
+    });
   }
 
   const dataset: KeypointDataset = {
@@ -265,18 +280,31 @@ interface GroundTruthOptions {
   imageById: Map<number, DatasetImage>;
   imagePathOf: (imageId: number) => string;
   warn: (message: string) => void;
+  /** `DATASET.MAX_BAD_SAMPLE_SHARE`. */
+  maxBadShare: number;
 }
 
 /**
  * The official `_load_coco_keypoint_annotations`: images in file order, each image's annotations in file order,
  * through {@link cocoAnnotationsToRecords}. Every annotation of a kept category must have exactly K × 3
- * keypoint values.
+ * keypoint values. A regular (not crowd) annotation whose fields break {@link cocoAnnotationSchema} (a box that is
+ * not four finite numbers with w, h ≥ 0, keypoints that are not finite numbers), or whose box has no area once
+ * clipped to the image, is a bad sample: reported and skipped, or the file is refused when there are more than
+ * `maxBadShare` of them.
  */
 function groundTruthRecords(data: CocoKeypointFile, file: string, opts: GroundTruthOptions): DatasetRecord[] {
   const { numJoints, aspectRatio, imageById } = opts;
   const where = `annotation file ${path.resolve(file)}`;
   const keep = opts.categoryIds === null ? null : new Set(opts.categoryIds);
-  const byImage = new Map<number, CocoAnnotationEntry[]>();
+  const byImage = new Map<number, { ann: CocoAnnotationEntry; position: number }[]>();
+  const schema = cocoAnnotationSchema(numJoints);
+  const bad: BadSample[] = [];
+  const badSample = (ann: CocoAnnotationEntry, position: number, field: string, reason: string): BadSample => ({
+    file: path.resolve(file),
+    record: `annotation ${ann.id ?? '(no id)'} (annotations[${position}], image ${ann.image_id})`,
+    field,
+    reason,
+  });
   let orphans = 0;
   let kept = 0;
   let crowd = 0;
@@ -296,34 +324,47 @@ function groundTruthRecords(data: CocoKeypointFile, file: string, opts: GroundTr
       return;
     }
     if (ann.iscrowd) crowd++;
+    else {
+      const fault = firstFieldFault(ann, schema);
+      if (fault !== null) {
+        bad.push(badSample(ann, i, fault.field, fault.reason));
+        return;
+      }
+    }
     kept++;
     let list = byImage.get(ann.image_id);
     if (list === undefined) {
       list = [];
       byImage.set(ann.image_id, list);
     }
-    list.push(ann);
+    list.push({ ann, position: i });
   });
   if (orphans > 0) opts.warn(`${where}: ${orphans} annotation(s) refer to an image id missing from "images"; ignored`);
 
   const records: DatasetRecord[] = [];
   const catOpts = { numJoints, aspectRatio };
+  const slab = new JointSlab(2 * kept, numJoints * 3);
   for (const [imageId, image] of imageById) {
     const anns = byImage.get(imageId);
     if (anns === undefined) continue;
     const imagePath = opts.imagePathOf(imageId);
-    for (const ann of anns) {
+    for (const { ann, position } of anns) {
       // one annotation at a time, so each record keeps its annotation's area
       const [rec] = cocoAnnotationsToRecords(image, [ann], catOpts);
       if (rec === undefined) continue;
+      if (!(rec.scale[0] > 0 && rec.scale[1] > 0)) {
+        const size = `${image.width}×${image.height}`;
+        bad.push(badSample(ann, position, 'bbox', `box ${JSON.stringify(ann.bbox)} has no area once clipped to the ${size} image`));
+        continue;
+      }
       const area = typeof ann.area === 'number' ? ann.area : Math.max(0, ann.bbox[2]) * Math.max(0, ann.bbox[3]);
       const record: DatasetRecord = {
         imagePath,
         imageId,
         center: rec.center,
         scale: rec.scale,
-        joints3d: rec.joints3d,
-        joints3dVis: rec.joints3dVis,
+        joints3d: slab.take(rec.joints3d),
+        joints3dVis: slab.take(rec.joints3dVis),
         score: 1,
         area,
       };
@@ -331,6 +372,7 @@ function groundTruthRecords(data: CocoKeypointFile, file: string, opts: GroundTr
       records.push(record);
     }
   }
+  checkBadShare(bad, records.length + bad.length, opts.maxBadShare, where, opts.warn);
   if (records.length === 0) {
     const cats = opts.categoryIds === null ? 'any category' : `category ${opts.categoryIds.join('/')}`;
     throw new Error(
@@ -354,11 +396,17 @@ export interface DetectionRecordOptions {
   categoryIds: readonly number[] | null;
   /** Image path of an image id. */
   imagePathOf: (imageId: number) => string;
+  /** `DATASET.MAX_BAD_SAMPLE_SHARE` (default 0.05). */
+  maxBadShare?: number;
+  /** Receives the bad-sample reports (default `console.warn`). */
+  warn?: (message: string) => void;
 }
 
 /**
  * The official `_load_coco_person_detection_results`: boxes of the kept categories with `score >= imageThre`,
  * in file order; center/scale by {@link xywh2cs} of the raw box; joints 0 and visibilities 1 (as official).
+ * An entry whose fields break {@link COCO_DETECTION_SCHEMA} (a box that is not finite, a negative width or height)
+ * or whose box has no area is a bad sample (see `bad-samples.ts`).
  * @param boxFile detection file (JSON list of `{image_id, category_id, bbox, score}`)
  */
 export function detectionRecords(boxFile: string, opts: DetectionRecordOptions): DatasetRecord[] {
@@ -368,25 +416,39 @@ export function detectionRecords(boxFile: string, opts: DetectionRecordOptions):
   const keep = opts.categoryIds === null ? null : new Set(opts.categoryIds);
   const k3 = opts.numJoints * 3;
   const records: DatasetRecord[] = [];
+  const bad: BadSample[] = [];
+  const slab = new JointSlab(2 * data.length, k3);
   (data as CocoDetection[]).forEach((det, i) => {
-    if (det === null || typeof det !== 'object' || !Array.isArray(det.bbox) || det.bbox.length < 4 || typeof det.score !== 'number') {
-      throw new Error(`${where}: entry ${i} must have "bbox" [x, y, w, h], "score", "image_id" and "category_id"`);
+    if (det === null || typeof det !== 'object') {
+      throw new Error(`${where}: entry ${i} must be an object with "bbox" [x, y, w, h], "score", "image_id" and "category_id"`);
     }
     if (keep !== null && !keep.has(det.category_id)) return;
+    const fault = firstFieldFault(det, COCO_DETECTION_SCHEMA);
+    const record = `entry ${i} (image ${det.image_id})`;
+    if (fault !== null) {
+      bad.push({ file: path.resolve(boxFile), record, field: fault.field, reason: fault.reason });
+      return;
+    }
     if (det.score < opts.imageThre) return;
     const [x, y, w, h] = det.bbox;
     const { center, scale } = xywh2cs(x, y, w, h, opts.aspectRatio);
+    if (!(scale[0] > 0 && scale[1] > 0)) {
+      bad.push({ file: path.resolve(boxFile), record, field: 'bbox', reason: `box ${JSON.stringify(det.bbox)} has no area` });
+      return;
+    }
     records.push({
       imagePath: opts.imagePathOf(det.image_id),
       imageId: det.image_id,
       center,
       scale,
-      joints3d: new Float64Array(k3),
-      joints3dVis: new Float64Array(k3).fill(1),
+      joints3d: slab.take(),
+      joints3dVis: slab.take().fill(1),
       score: det.score,
       area: w * h,
     });
   });
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  checkBadShare(bad, records.length + bad.length, opts.maxBadShare ?? 0.05, where, warn);
   if (records.length === 0) {
     throw new Error(`${where}: empty dataset: no box of the kept categories has score >= TEST.IMAGE_THRE (${opts.imageThre})`);
   }

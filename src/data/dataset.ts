@@ -19,6 +19,8 @@ import type { Vec2 } from './transforms';
 import { loadCocoDataset } from './coco';
 import { loadMpiiDataset } from './mpii';
 
+export { jsonErrorOffset, readJsonFile } from './json-file';
+
 /** Which split of the config a dataset is made for: `train` uses `TRAIN_SET`, `test` uses `TEST_SET`. */
 export type DatasetSplit = 'train' | 'test';
 
@@ -84,136 +86,6 @@ export interface CreateDatasetOptions {
   onWarning?: (message: string) => void;
   /** Root folder instead of `DATA_DIR/DATASET.ROOT`. */
   root?: string;
-}
-
-/**
- * Reads and parses a JSON file; errors name the file, and for malformed JSON the line and column.
- * @param file path of the file
- * @param what what the file is, for messages (e.g. `annotation file`)
- */
-export function readJsonFile(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${what} not found: ${path.resolve(file)}`);
-    if (code === 'EISDIR') throw new Error(`${what} ${path.resolve(file)} is a directory, expected a JSON file`);
-    throw new Error(`cannot read ${what} ${path.resolve(file)}: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    const message = (err as Error).message;
-    const position = jsonErrorOffset(text);
-    let where = '';
-    if (position >= text.length) {
-      where = ' at the end of the file (truncated?)';
-    } else if (position >= 0) {
-      const before = text.slice(0, position);
-      const line = before.split('\n').length;
-      const column = position - before.lastIndexOf('\n');
-      where = ` at line ${line}, column ${column} (character ${position})`;
-    }
-    throw new Error(`${what} ${path.resolve(file)}: malformed JSON${where}: ${message}`);
-  }
-}
-
-/**
- * Offset of the first JSON syntax error in `text` (a plain validating scan, used only to locate an error that
- * `JSON.parse` reported); `text.length` for truncated input, −1 when the text is valid.
- */
-export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  const n = text.length;
-  const ws = (): void => {
-    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
-  };
-  const fail = (): never => {
-    throw i;
-  };
-  const literal = (word: string): void => {
-    if (text.startsWith(word, i)) i += word.length;
-    else fail();
-  };
-  const str = (): void => {
-    i++; // opening quote
-    while (i < n && text[i] !== '"') {
-      const c = text.charCodeAt(i);
-      if (c < 0x20) fail();
-      if (text[i] === '\\') {
-        i++;
-        if (i >= n) fail();
-        if (text[i] === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
-          i += 4;
-        } else if (!'"\\/bfnrt'.includes(text[i])) fail();
-      }
-      i++;
-    }
-    if (i >= n) fail();
-    i++;
-  };
-  const num = (): void => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 64));
-    if (m === null || m[0].length === 0) fail();
-    else i += m[0].length;
-  };
-  const value = (): void => {
-    ws();
-    if (i >= n) fail();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        str();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return;
-        } else fail();
-      }
-    } else if (c === '"') str();
-    else if (c === 't') literal('true');
-    else if (c === 'f') literal('false');
-    else if (c === 'n') literal('null');
-    else num();
-  };
-  try {
-    value();
-    ws();
-    return i < n ? i : -1;
-  } catch (offset) {
-    return Math.min(offset as number, n);
-  }
 }
 
 /** The dataset root: `root` when given, else `DATA_DIR/DATASET.ROOT`. */

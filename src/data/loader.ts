@@ -11,6 +11,7 @@ import * as os from 'os';
 import { Worker } from 'worker_threads';
 import { startWorkerThread, waitUntilReady } from '../io/worker-thread';
 import seedrandom from 'seedrandom';
+import { ownedJoints } from './joint-slab';
 import type { JointsDataset, SampleMeta, SamplePipelineSpec } from './joints-dataset';
 import {
   buildBatch,
@@ -154,7 +155,12 @@ export class SampleWorkerPool {
     let worker = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.busy[i] < this.busy[worker]) worker = i;
     const id = this.nextId++;
-    const job: WorkerJob = { id, epoch, items };
+    // Records may hold views of a dataset-wide slab: post copies of their own values only.
+    const posted = items.map(({ index, record }) => ({
+      index,
+      record: { ...record, joints3d: ownedJoints(record.joints3d), joints3dVis: ownedJoints(record.joints3dVis) },
+    }));
+    const job: WorkerJob = { id, epoch, items: posted };
     return new Promise<BatchResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
       this.busy[worker]++;

@@ -20,7 +20,9 @@ import {
   type DatasetSplit,
   type KeypointDataset,
 } from './dataset';
+import { checkBadShare, type BadSample } from './bad-samples';
 import { MPII_META } from './keypoint-meta';
+import { firstFieldFault, MPII_ENTRY_SCHEMA } from './record-schema';
 import type { Vec2 } from './transforms';
 
 /** One entry of an official MPII annotation file. */
@@ -112,9 +114,13 @@ export function loadMpiiDataset(config: Config, split: DatasetSplit, opts: Creat
     onWarning(m);
   }
 
-  const records: DatasetRecord[] = entries.map((a, i) => {
-    if (!Array.isArray(a.center) || a.center.length !== 2 || typeof a.scale !== 'number') {
-      throw new Error(`${where}: entry ${i} (${a.image}) must have "center" [x, y] and a numeric "scale"`);
+  const records: DatasetRecord[] = [];
+  const bad: BadSample[] = [];
+  entries.forEach((a, i) => {
+    const fault = firstFieldFault(a, MPII_ENTRY_SCHEMA) ?? (a.scale > 0 ? null : { field: 'scale', reason: `expected a person height / 200 > 0, got ${a.scale}` });
+    if (fault !== null) {
+      bad.push({ file: path.resolve(file), record: `entry ${i} (${a.image})`, field: fault.field, reason: fault.reason });
+      return;
     }
     const { center, scale } = mpiiCenterScale(a.center, a.scale);
     const joints3d = new Float64Array(numJoints * 3);
@@ -137,7 +143,7 @@ export function loadMpiiDataset(config: Config, split: DatasetSplit, opts: Creat
         joints3dVis[k * 3 + 1] = vis[k];
       }
     }
-    return {
+    records.push({
       imagePath: path.join(picked.dir, a.image),
       imageId: imageIds.get(a.image) as number,
       center,
@@ -146,7 +152,11 @@ export function loadMpiiDataset(config: Config, split: DatasetSplit, opts: Creat
       joints3dVis,
       score: 1,
       area: 0,
-    };
+    });
+  });
+  checkBadShare(bad, entries.length, config.DATASET.MAX_BAD_SAMPLE_SHARE, where, (m) => {
+    warnings.push(m);
+    onWarning(m);
   });
 
   return {

@@ -14,6 +14,7 @@
  *
  * Everything is float64 with plain sequential sums.
  */
+import { CategoryAccumulator, sortByScoreDescending, type DetectionColumns, type MatchGroundTruth } from './coco-match';
 import { COCO_KPT_OKS_SIGMAS, oksAgainstGroundTruth, oksVariances } from './oks';
 
 /** One image entry of a COCO annotation file. */
@@ -165,27 +166,6 @@ export function defaultCocoEvalParams(kptOksSigmas: readonly number[] = COCO_KPT
   };
 }
 
-/** `np.spacing(1)`, added to the precision denominator. */
-const PRECISION_EPS = 2.220446049250313e-16;
-
-/** A ground truth during evaluation. */
-interface EvalGroundTruth extends CocoKeypointAnnotation {
-  /** Ignored whatever the area range (crowd or no labelled keypoint). */
-  ignore: boolean;
-}
-
-/** Per image × category × area-range result (pycocotools `evaluateImg`), restricted to what `accumulate` reads. */
-interface ImageEvaluation {
-  /** Scores of the kept detections, sorted descending `[D]`. */
-  dtScores: number[];
-  /** Detection matched at threshold t `[T][D]`. */
-  dtMatched: boolean[][];
-  /** Detection ignored at threshold t `[T][D]`. */
-  dtIgnore: boolean[][];
-  /** Ground truth ignored for this area range `[G]`. */
-  gtIgnore: boolean[];
-}
-
 /** Python's `'{:.Nf}'.format(x)`: fixed-point with exact round-half-even on the binary value. */
 export function formatFixed(value: number, digits: number): string {
   if (!Number.isFinite(value)) return value > 0 ? 'inf' : value < 0 ? '-inf' : 'nan';
@@ -201,6 +181,18 @@ export function formatFixed(value: number, digits: number): string {
   if (lastDigit % 2 === 1) return plain; // away-from-zero already lands on the even digit
   const sign = value < 0 || Object.is(value, -0) ? '-' : '';
   return sign + truncated;
+}
+
+/** The files an evaluation reads, named in its error messages. */
+export interface CocoEvalSources {
+  /** The ground-truth (annotation) file. */
+  gt?: string;
+  /** The results file. */
+  results?: string;
+}
+
+function fileLabel(kind: 'ground-truth file' | 'results file', file: string | undefined): string {
+  return file === undefined ? '' : `${kind} ${file}: `;
 }
 
 function checkKeypointArray(values: unknown, expected: number, where: string): void {
@@ -219,6 +211,61 @@ function checkNumber(value: unknown, where: string): void {
 }
 
 /**
+ * The detection columns of a results list (pycocotools `COCO.loadRes` for keypoint results: the area becomes the
+ * keypoint extent over all keypoints, whatever their score), checked entry by entry.
+ * @param results `[N]`, keypoints `[3K]` each
+ * @param imageIds ids of the annotation file's images; a result on another image is an error
+ */
+function detectionColumns(
+  results: readonly CocoKeypointResult[],
+  numKeypoints: number,
+  imageIds: ReadonlySet<number> | undefined,
+  sources: CocoEvalSources,
+): DetectionColumns {
+  const label = fileLabel('results file', sources.results);
+  if (!Array.isArray(results)) throw new Error(`${label}results: expected a list of keypoint results`);
+  const n = results.length;
+  const cols: DetectionColumns = {
+    imageId: new Float64Array(n),
+    categoryId: new Float64Array(n),
+    score: new Float64Array(n),
+    area: new Float64Array(n),
+    keypoints: new Array<number[]>(n),
+  };
+  const keypoints = cols.keypoints as number[][];
+  for (let i = 0; i < n; i++) {
+    const r = results[i];
+    const where = `${label}results[${i}]`;
+    checkKeypointArray(r?.keypoints, 3 * numKeypoints, where);
+    checkNumber(r.score, `${where}.score`);
+    checkNumber(r.image_id, `${where}.image_id`);
+    if (imageIds && !imageIds.has(r.image_id)) {
+      const gt = sources.gt === undefined ? 'the annotation file' : `the ground-truth file ${sources.gt}`;
+      throw new Error(`${where}.image_id: ${r.image_id} is not an image of ${gt}; expected the id of one of its "images"`);
+    }
+    const kp = r.keypoints;
+    let x0 = Infinity;
+    let x1 = -Infinity;
+    let y0 = Infinity;
+    let y1 = -Infinity;
+    for (let j = 0; j < numKeypoints; j++) {
+      const x = kp[3 * j];
+      const y = kp[3 * j + 1];
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+    cols.imageId[i] = r.image_id;
+    cols.categoryId[i] = r.category_id;
+    cols.score[i] = r.score;
+    cols.area[i] = (x1 - x0) * (y1 - y0);
+    keypoints[i] = kp;
+  }
+  return cols;
+}
+
+/**
  * pycocotools `COCO.loadRes` for keypoint results: ids become the 1-based position, the area and box
  * become the keypoint extent (all keypoints, whatever their score).
  * @param results the results list `[N]`, each with keypoints `[3K]`.
@@ -230,38 +277,21 @@ export function loadResults(
   numKeypoints: number,
   imageIds?: ReadonlySet<number>,
 ): CocoLoadedDetection[] {
-  if (!Array.isArray(results)) throw new Error('results: expected a list of keypoint results');
+  const cols = detectionColumns(results, numKeypoints, imageIds, {});
   return results.map((r, i) => {
-    const where = `results[${i}]`;
-    checkKeypointArray(r.keypoints, 3 * numKeypoints, where);
-    checkNumber(r.score, `${where}.score`);
-    checkNumber(r.image_id, `${where}.image_id`);
-    if (imageIds && !imageIds.has(r.image_id)) {
-      throw new Error(`${where}.image_id: ${r.image_id} is not an image of the annotation file`);
-    }
+    const kp = r.keypoints;
     let x0 = Infinity;
-    let x1 = -Infinity;
     let y0 = Infinity;
+    let x1 = -Infinity;
     let y1 = -Infinity;
     for (let j = 0; j < numKeypoints; j++) {
-      const x = r.keypoints[3 * j];
-      const y = r.keypoints[3 * j + 1];
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
+      x0 = Math.min(x0, kp[3 * j]);
+      x1 = Math.max(x1, kp[3 * j]);
+      y0 = Math.min(y0, kp[3 * j + 1]);
+      y1 = Math.max(y1, kp[3 * j + 1]);
     }
-    return { ...r, id: i + 1, area: (x1 - x0) * (y1 - y0), bbox: [x0, y0, x1 - x0, y1 - y0] };
+    return { ...r, id: i + 1, area: cols.area[i], bbox: [x0, y0, x1 - x0, y1 - y0] };
   });
-}
-
-/**
- * Stable order of detections by score, highest first (numpy `argsort(-score, kind='mergesort')`).
- * @param scores `[D]`.
- * @returns indices `[D]`.
- */
-function stableOrderByScore(scores: readonly number[]): number[] {
-  return scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
 }
 
 /** Output of {@link computeOks}. */
@@ -285,132 +315,22 @@ export function computeOks(
   kptOksSigmas: readonly number[] = COCO_KPT_OKS_SIGMAS,
   maxDets = 20,
 ): ImageOks {
-  const sorted = stableOrderByScore(dts.map((d) => d.score))
-    .slice(0, maxDets)
-    .map((i) => dts[i]);
+  const order = dts.map((_, i) => i);
+  sortByScoreDescending(order, Float64Array.from(dts, (d) => d.score));
+  const sorted = order.slice(0, maxDets).map((i) => dts[i]);
   if (gts.length === 0 || sorted.length === 0) return { dts: sorted, oks: [] };
   const variances = oksVariances(kptOksSigmas);
   const oks = sorted.map((d) => gts.map((g) => oksAgainstGroundTruth(g, d.keypoints, variances)));
   return { dts: sorted, oks };
 }
 
-/**
- * pycocotools `evaluateImg` for one image, category and area range.
- * @param gts ground truths `[G]` (annotation-file order).
- * @param dts detections `[D]`, already sorted and cut (the rows of `oks`).
- * @param oks `[D][G]` or `[]`.
- */
-function evaluateImage(
-  gts: readonly EvalGroundTruth[],
-  dts: readonly CocoLoadedDetection[],
-  oks: readonly (readonly number[])[],
-  areaRange: readonly [number, number],
-  iouThrs: readonly number[],
-): ImageEvaluation | null {
-  if (gts.length === 0 && dts.length === 0) return null;
-  const [lo, hi] = areaRange;
-  const areaIgnore = gts.map((g) => g.ignore || g.area < lo || g.area > hi);
-  // Stable: regular ground truths first, ignored ones last.
-  const gtOrder = gts.map((_, i) => i).sort((a, b) => Number(areaIgnore[a]) - Number(areaIgnore[b]) || a - b);
-  const gtIgnore = gtOrder.map((i) => areaIgnore[i]);
-  const crowd = gtOrder.map((i) => Boolean(gts[i].iscrowd));
-  const T = iouThrs.length;
-  const G = gts.length;
-  const D = dts.length;
-  const dtMatched = Array.from({ length: T }, () => new Array<boolean>(D).fill(false));
-  const dtIgnore = Array.from({ length: T }, () => new Array<boolean>(D).fill(false));
-  if (oks.length > 0) {
-    for (let t = 0; t < T; t++) {
-      const gtTaken = new Array<boolean>(G).fill(false);
-      for (let d = 0; d < D; d++) {
-        let best = Math.min(iouThrs[t], 1 - 1e-10);
-        let m = -1;
-        for (let g = 0; g < G; g++) {
-          if (gtTaken[g] && !crowd[g]) continue;
-          // Once matched to a regular ground truth, never move to an ignored one.
-          if (m > -1 && !gtIgnore[m] && gtIgnore[g]) break;
-          const v = oks[d][gtOrder[g]];
-          if (v < best) continue;
-          best = v;
-          m = g;
-        }
-        if (m === -1) continue;
-        dtIgnore[t][d] = gtIgnore[m];
-        dtMatched[t][d] = true;
-        gtTaken[m] = true;
-      }
-    }
-  }
-  for (let d = 0; d < D; d++) {
-    const outside = dts[d].area < lo || dts[d].area > hi;
-    if (!outside) continue;
-    for (let t = 0; t < T; t++) if (!dtMatched[t][d]) dtIgnore[t][d] = true;
-  }
-  return { dtScores: dts.map((d) => d.score), dtMatched, dtIgnore, gtIgnore };
-}
-
-/**
- * pycocotools `accumulate` for one category and area range.
- * @returns precision `[T][R]` and recall `[T]`, or null when no scored ground truth exists (stays −1).
- */
-function accumulateRange(
-  evals: readonly ImageEvaluation[],
-  iouThrs: readonly number[],
-  recThrs: readonly number[],
-): { precision: number[][]; recall: number[] } | null {
-  if (evals.length === 0) return null;
-  const scores: number[] = [];
-  const matched: boolean[][] = iouThrs.map(() => []);
-  const ignored: boolean[][] = iouThrs.map(() => []);
-  let npig = 0;
-  for (const e of evals) {
-    scores.push(...e.dtScores);
-    for (let t = 0; t < iouThrs.length; t++) {
-      matched[t].push(...e.dtMatched[t]);
-      ignored[t].push(...e.dtIgnore[t]);
-    }
-    for (const ig of e.gtIgnore) if (!ig) npig++;
-  }
-  if (npig === 0) return null;
-  const order = stableOrderByScore(scores);
-  const nd = order.length;
-  const precision: number[][] = [];
-  const recall: number[] = [];
-  for (let t = 0; t < iouThrs.length; t++) {
-    const rc = new Array<number>(nd);
-    const pr = new Array<number>(nd);
-    let tp = 0;
-    let fp = 0;
-    for (let i = 0; i < nd; i++) {
-      const d = order[i];
-      if (!ignored[t][d]) {
-        if (matched[t][d]) tp++;
-        else fp++;
-      }
-      rc[i] = tp / npig;
-      pr[i] = tp / (fp + tp + PRECISION_EPS);
-    }
-    recall.push(nd > 0 ? rc[nd - 1] : 0);
-    for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-    const q = new Array<number>(recThrs.length).fill(0);
-    let pos = 0;
-    for (let r = 0; r < recThrs.length; r++) {
-      // Left binary search: first i with rc[i] >= recThrs[r]; rc and recThrs are non-decreasing.
-      while (pos < nd && rc[pos] < recThrs[r]) pos++;
-      if (pos >= nd) break; // beyond the last reached recall: stays 0
-      q[r] = pr[pos];
-    }
-    precision.push(q);
-  }
-  return { precision, recall };
-}
-
-function validateGroundTruth(gt: CocoKeypointsFile, numKeypoints: number): void {
+function validateGroundTruth(gt: CocoKeypointsFile, numKeypoints: number, sources: CocoEvalSources): void {
+  const label = fileLabel('ground-truth file', sources.gt);
   for (const field of ['images', 'annotations', 'categories'] as const) {
-    if (!Array.isArray(gt?.[field])) throw new Error(`COCO annotation file: '${field}' must be a list`);
+    if (!Array.isArray(gt?.[field])) throw new Error(`${label || 'COCO annotation file: '}'${field}' must be a list`);
   }
   gt.annotations.forEach((a, i) => {
-    const where = `annotations[${i}] (id ${a.id})`;
+    const where = `${label}annotations[${i}] (id ${a.id})`;
     checkKeypointArray(a.keypoints, 3 * numKeypoints, where);
     checkNumber(a.id, `${where}.id`);
     if (a.id === 0) {
@@ -436,43 +356,51 @@ function mergeParams(params: Partial<CocoEvalParams> | undefined): CocoEvalParam
   return p;
 }
 
+/** Appends `value` to the list of `key` in `map`. */
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
 /**
  * Evaluates keypoint results against a COCO keypoint annotation file, as pycocotools does.
  * @param gt annotation file; every annotation has keypoints `[3K]`.
  * @param results detections; every result has keypoints `[3K]`, on an image of `gt`.
  * @param params overrides of {@link defaultCocoEvalParams}; `kptOksSigmas` `[K]` sets K.
+ * @param sources the files `gt` and `results` come from, named in error messages.
  */
 export function evaluateCocoKeypoints(
   gt: CocoKeypointsFile,
   results: readonly CocoKeypointResult[],
   params?: Partial<CocoEvalParams>,
+  sources: CocoEvalSources = {},
 ): CocoEvalResult {
   const p = mergeParams(params);
   const K = p.kptOksSigmas.length;
-  validateGroundTruth(gt, K);
+  validateGroundTruth(gt, K, sources);
   const allImageIds = new Set(gt.images.map((im) => im.id));
-  const dts = loadResults(results, K, allImageIds);
+  const dets = detectionColumns(results, K, allImageIds, sources);
   const imgIds = [...new Set(p.imgIds ?? allImageIds)].sort((a, b) => a - b);
   const catIds = [...new Set(gt.categories.map((c) => c.id))].sort((a, b) => a - b);
   const imgSet = new Set(imgIds);
-  const catSet = new Set(catIds);
+  const catIndex = new Map(catIds.map((c, k) => [c, k]));
 
-  const key = (img: number, cat: number): string => `${img}/${cat}`;
-  const gtsByKey = new Map<string, EvalGroundTruth[]>();
-  const dtsByKey = new Map<string, CocoLoadedDetection[]>();
+  // Per category: ground truths and detection rows by image, in file order.
+  const gtsByCat = catIds.map(() => new Map<number, MatchGroundTruth[]>());
+  const rowsByCat = catIds.map(() => new Map<number, number[]>());
+  const detsPerCat = new Array<number>(catIds.length).fill(0);
   for (const a of gt.annotations) {
-    if (!imgSet.has(a.image_id) || !catSet.has(a.category_id)) continue;
-    const k = key(a.image_id, a.category_id);
-    const list = gtsByKey.get(k) ?? [];
-    list.push({ ...a, ignore: Boolean(a.iscrowd) || a.num_keypoints === 0 });
-    gtsByKey.set(k, list);
+    const k = catIndex.get(a.category_id);
+    if (k === undefined || !imgSet.has(a.image_id)) continue;
+    const iscrowd = Boolean(a.iscrowd);
+    pushTo(gtsByCat[k], a.image_id, { keypoints: a.keypoints, area: a.area, bbox: a.bbox, iscrowd, ignore: iscrowd || a.num_keypoints === 0 });
   }
-  for (const d of dts) {
-    if (!imgSet.has(d.image_id) || !catSet.has(d.category_id)) continue;
-    const k = key(d.image_id, d.category_id);
-    const list = dtsByKey.get(k) ?? [];
-    list.push(d);
-    dtsByKey.set(k, list);
+  for (let i = 0; i < dets.score.length; i++) {
+    const k = catIndex.get(dets.categoryId[i]);
+    if (k === undefined || !imgSet.has(dets.imageId[i])) continue;
+    pushTo(rowsByCat[k], dets.imageId[i], i);
+    detsPerCat[k]++;
   }
 
   const T = p.iouThrs.length;
@@ -484,26 +412,21 @@ export function evaluateCocoKeypoints(
   const recall = Array.from({ length: T }, () =>
     Array.from({ length: catIds.length }, () => new Array<number>(A).fill(-1)),
   );
-
-  catIds.forEach((cat, k) => {
-    const perImage = imgIds.map((img) => {
-      const g = gtsByKey.get(key(img, cat)) ?? [];
-      const { dts: sortedDts, oks } = computeOks(g, dtsByKey.get(key(img, cat)) ?? [], p.kptOksSigmas, p.maxDets);
-      return { g, sortedDts, oks };
-    });
-    p.areaRng.forEach((range, a) => {
-      const evals: ImageEvaluation[] = [];
-      for (const { g, sortedDts, oks } of perImage) {
-        const e = evaluateImage(g, sortedDts, oks, range, p.iouThrs);
-        if (e) evals.push(e);
-      }
-      const acc = accumulateRange(evals, p.iouThrs, p.recThrs);
-      if (!acc) return;
+  const settings = { iouThrs: p.iouThrs, recThrs: p.recThrs, areaRng: p.areaRng, maxDets: p.maxDets, variances: oksVariances(p.kptOksSigmas) };
+  const none: never[] = [];
+  catIds.forEach((_, k) => {
+    const acc = new CategoryAccumulator(settings, detsPerCat[k]);
+    for (const img of imgIds) acc.addImage(gtsByCat[k].get(img) ?? none, rowsByCat[k].get(img) ?? none, dets);
+    const out = acc.finish();
+    for (let a = 0; a < A; a++) {
+      const pa = out.precision[a];
+      const ra = out.recall[a];
+      if (pa === null || ra === null) continue;
       for (let t = 0; t < T; t++) {
-        recall[t][k][a] = acc.recall[t];
-        for (let r = 0; r < R; r++) precision[t][r][k][a] = acc.precision[t][r];
+        recall[t][k][a] = ra[t];
+        for (let r = 0; r < R; r++) precision[t][r][k][a] = pa[t][r];
       }
-    });
+    }
   });
 
   const statsList = SUMMARY_ROWS.map((row) => summarizeRow(precision, recall, p, row));

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
 import type { KeypointDataset } from '../data/dataset';
-import type { JointsDataset } from '../data/joints-dataset';
+import type { JointsDataset, SampleMeta } from '../data/joints-dataset';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { CocoEvalResult, CocoKeypointResult, CocoKeypointsFile, evaluateCocoKeypoints } from './coco-eval';
 import { getFinalPreds, nhwcToNchw } from './decode';
@@ -26,6 +26,17 @@ export interface PredictOptions {
   decode: 'default' | 'dark';
   /** Called after each batch with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** Called for each sample whose image is missing or cannot be decoded (the sample is skipped). */
+  onSkip?: (sample: SkippedPrediction) => void;
+}
+
+/** A sample left out of the predictions because its image could not be read. */
+export interface SkippedPrediction {
+  /** Position of the record in the dataset. */
+  index: number;
+  imagePath: string;
+  /** The reader's error message (it names the file). */
+  reason: string;
 }
 
 /** Predict options from the config's `TEST` section. */
@@ -44,7 +55,10 @@ export interface DatasetPredictions {
   /** `[R, K, 3]`: x, y in image pixels, heatmap maximum. */
   keypoints: Float32Array;
   numJoints: number;
+  /** One per record that was read, in record order (skipped records have none). */
   persons: PersonPrediction[];
+  /** Records whose image could not be read: their keypoints stay 0 and they have no person. */
+  skipped: SkippedPrediction[];
 }
 
 /**
@@ -104,15 +118,25 @@ export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts
   const total = data.length;
   const keypoints = new Float32Array(total * k * 3);
   const persons: PersonPrediction[] = [];
+  const skipped: SkippedPrediction[] = [];
   const [w, h] = model.imageSize;
   for (let start = 0; start < total; start += opts.batchSize) {
     const n = Math.min(opts.batchSize, total - start);
     const images = new Float32Array(n * h * w * 3);
     const centers = new Float64Array(n * 2);
     const scales = new Float64Array(n * 2);
-    const metas = [];
+    const metas: (SampleMeta | null)[] = [];
     for (let i = 0; i < n; i++) {
-      const s = await data.get(start + i);
+      let s;
+      try {
+        s = await data.get(start + i);
+      } catch (err) {
+        const skip = { index: start + i, imagePath: data.dataset.records[start + i].imagePath, reason: (err as Error).message };
+        skipped.push(skip);
+        opts.onSkip?.(skip);
+        metas.push(null);
+        continue;
+      }
       images.set(s.image, i * h * w * 3);
       centers.set(s.meta.center, i * 2);
       scales.set(s.meta.scale, i * 2);
@@ -124,6 +148,8 @@ export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts
     const nchw = nhwcToNchw(heat, n, hh, hw, k);
     const { preds, maxvals } = getFinalPreds(nchw, [n, k, hh, hw], centers, scales, { postProcess: opts.postProcess, decode: opts.decode });
     for (let i = 0; i < n; i++) {
+      const m = metas[i];
+      if (m === null) continue;
       const r = start + i;
       const kps: number[][] = [];
       for (let j = 0; j < k; j++) {
@@ -133,12 +159,11 @@ export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts
         keypoints.set([x, y, v], (r * k + j) * 3);
         kps.push([x, y, v]);
       }
-      const m = metas[i];
       persons.push({ imageId: m.imageId, keypoints: kps, center: [...m.center], scale: [...m.scale], area: m.scale[0] * 200 * m.scale[1] * 200, score: m.score });
     }
     opts.onProgress?.(start + n, total);
   }
-  return { keypoints, numJoints: k, persons };
+  return { keypoints, numJoints: k, persons, skipped };
 }
 
 /** COCO evaluation of predictions: rescoring, OKS NMS, AP/AR against the dataset's annotation file. */

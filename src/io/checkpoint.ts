@@ -81,6 +81,39 @@ export function writeFileAtomic(file: string, bytes: Uint8Array | string): void 
   fs.renameSync(tmp, file);
 }
 
+/**
+ * Temporary files that interrupted writes left in `dir`: `NAME.tmp-PID-TIME` ({@link writeFileAtomic}) and
+ * `.NAME.PID.RANDOM.tmp` (`savePng`) whose process `PID` is not running (a running one may still rename it).
+ * @returns their paths
+ */
+export function staleTempFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const stale: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const m = /\.tmp-(\d+)-\d+$/.exec(name) ?? /^\..+\.(\d+)\.[0-9a-z]+\.tmp$/.exec(name);
+    if (m === null || processIsRunning(Number(m[1]))) continue;
+    const file = path.join(dir, name);
+    if (fs.statSync(file).isFile()) stale.push(file);
+  }
+  return stale;
+}
+
+/** Removes the {@link staleTempFiles} of `dir`; returns the paths removed. */
+export function removeStaleTempFiles(dir: string): string[] {
+  const stale = staleTempFiles(dir);
+  for (const f of stale) fs.rmSync(f, { force: true });
+  return stale;
+}
+
+function processIsRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function packStateDict(dict: StateDict): { manifest: ManifestTensor[]; blob: Uint8Array } {
   const manifest: ManifestTensor[] = [];
   let size = 0;
@@ -134,7 +167,7 @@ function packState(value: StateValue): { json: string; blob: Uint8Array } {
   return { json, blob };
 }
 
-function unpackState(json: string, blob: Uint8Array): StateValue {
+function unpackState(parsed: unknown, blob: Uint8Array): StateValue {
   const walk = (v: unknown): StateValue => {
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
@@ -150,7 +183,7 @@ function unpackState(json: string, blob: Uint8Array): StateValue {
     }
     return v as StateValue;
   };
-  return walk(JSON.parse(json));
+  return walk(parsed);
 }
 
 /** Serialises checkpoint contents to the bytes of a `.ckpt` file. */
@@ -210,7 +243,14 @@ export function readCheckpoint(p: string): CheckpointContents {
     if (!f) throw new CheckpointError(`${file}: damaged checkpoint, ${name} is missing`);
     return f;
   };
-  const header = JSON.parse(strFromU8(need('manifest.json'))) as Manifest;
+  const parsePart = (name: string, bytes: Uint8Array): unknown => {
+    try {
+      return JSON.parse(strFromU8(bytes));
+    } catch (e) {
+      throw new CheckpointError(`${file}: damaged checkpoint, ${name} is not valid JSON (${(e as Error).message})`);
+    }
+  };
+  const header = parsePart('manifest.json', need('manifest.json')) as Manifest;
   if (header.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(`${file}: not a ${CHECKPOINT_FORMAT} file (format "${header.format}")`);
   }
@@ -226,9 +266,8 @@ export function readCheckpoint(p: string): CheckpointContents {
     stateDict[m.key] = { shape: m.shape, dtype: m.dtype as PthDtype, data } as PthTensor;
   }
   const config = parseConfig(strFromU8(need('config.yaml')), `${file}:config.yaml`);
-  const training = files['training.json']
-    ? unpackState(strFromU8(files['training.json']), files['training.bin'] ?? new Uint8Array())
-    : undefined;
+  const trainingJson = files['training.json'];
+  const training = trainingJson ? unpackState(parsePart('training.json', trainingJson), files['training.bin'] ?? new Uint8Array()) : undefined;
   return { stateDict, config, training };
 }
 

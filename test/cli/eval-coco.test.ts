@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { FIXTURES_DIR, readFixtureJson } from '../helpers/fixtures';
 import { runCli } from '../helpers/cli';
@@ -18,6 +20,27 @@ describe('hrnet eval-coco', () => {
     const out = await runCli(['eval-coco', '--gt', path.join(dir, 'gt.json'), '--results', path.join(dir, 'results.json')]);
     const expected = readFixtureJson<{ summary_lines: string[] }>('cocoeval/case_a/expected.json').summary_lines;
     expect(out.split('\n')).toEqual(expected);
+  });
+
+  it('names both files when a result is on an image the ground truth does not have', async () => {
+    const dir = path.join(FIXTURES_DIR, 'cocoeval', 'case_a');
+    const results = readFixtureJson<{ image_id: number }[]>('cocoeval/case_a/results.json');
+    results[2].image_id = 4242;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'eval-coco-'));
+    try {
+      const file = path.join(tmp, 'results.json');
+      fs.writeFileSync(file, JSON.stringify(results));
+      const gt = path.join(dir, 'gt.json');
+      const error = await runCli(['eval-coco', '--gt', gt, '--results', file]).then(
+        () => new Error('no error'),
+        (e: Error) => e,
+      );
+      expect(error.message.split('\n')[0]).toBe(
+        `results file ${file}: results[2].image_id: 4242 is not an image of the ground-truth file ${gt}; expected the id of one of its "images"`,
+      );
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('names a missing file', async () => {

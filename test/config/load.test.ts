@@ -432,6 +432,16 @@ describe('errors', () => {
     expect(nested.file).toBe('bad.yaml');
   });
 
+  it('a YAML alias bomb is refused with the file named first', () => {
+    const rows = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']]) {
+      rows.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const err = configError(() => parseConfig(rows.join('\n') + '\n', 'bomb.yaml'));
+    expect(err.file).toBe('bomb.yaml');
+    expect(err.message).toMatch(/^bomb\.yaml: YAML aliases \(\*name\) expand to too many nodes/);
+  });
+
   it('a top level that is not a mapping is reported', () => {
     const err = configError(() => parseConfig('- 1\n- 2\n', 'list.yaml'));
     expect(err.message).toContain('list.yaml: expected a mapping of config sections');

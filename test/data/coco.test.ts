@@ -207,6 +207,43 @@ describe('bad COCO data', () => {
     );
   });
 
+  it('reports and skips a box with a null width or a negative size, naming the file and the annotation', () => {
+    const data = raw();
+    (data.annotations[2].bbox as (number | null)[])[2] = null; // how JSON.stringify writes NaN
+    data.annotations[5].bbox[2] = -40;
+    data.annotations[5].bbox[3] = -80;
+    fs.writeFileSync(path.join(dir, 'boxes.json'), JSON.stringify(data));
+    const [nullId, negId] = [data.annotations[2].id, data.annotations[5].id];
+    const collector = warningCollector();
+    const config = sampleDataConfig('custom', 'coco', 'boxes.json', 17, { 'DATASET.ROOT': dir, 'DATASET.MAX_BAD_SAMPLE_SHARE': 0.2 });
+    const ds = loadCocoDataset(config, 'train', { onWarning: collector.onWarning });
+    expect(ds.records.map((r) => r.annotationId)).not.toContain(nullId);
+    expect(ds.records.map((r) => r.annotationId)).not.toContain(negId);
+    expect(ds.records).toHaveLength(10);
+    for (const r of ds.records) expect(r.scale[0] > 0 && r.scale[1] > 0).toBe(true);
+    const skipped = collector.messages.filter((m) => m.startsWith('skipping bad sample: '));
+    expect(skipped).toHaveLength(2);
+    expect(skipped[0]).toMatch(new RegExp(`boxes\\.json: annotation ${nullId} \\(annotations\\[2\\], image \\d+\\): field "bbox\\[2\\]": expected a finite number .*got null`));
+    expect(skipped[1]).toMatch(new RegExp(`boxes\\.json: annotation ${negId} \\(annotations\\[5\\], image \\d+\\): field "bbox\\[2\\]": expected a value >= 0 .*got -40`));
+  });
+
+  it('refuses a file with more bad samples than DATASET.MAX_BAD_SAMPLE_SHARE, with the list', () => {
+    const data = raw();
+    (data.annotations[2].bbox as (number | null)[])[3] = null;
+    (data.annotations[4].keypoints as (number | null)[])[7] = null;
+    fs.writeFileSync(path.join(dir, 'many-bad.json'), JSON.stringify(data));
+    let message = '';
+    try {
+      load('many-bad.json');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    const lines = message.split('\n');
+    expect(lines[0]).toMatch(/^annotation file .*many-bad\.json: 2 of 12 samples are bad \(16\.7%, more than DATASET\.MAX_BAD_SAMPLE_SHARE = 0\.05\)/);
+    expect(lines[1]).toMatch(/many-bad\.json: annotation \d+ \(annotations\[2\], image \d+\): field "bbox\[3\]"/);
+    expect(lines[2]).toMatch(/many-bad\.json: annotation \d+ \(annotations\[4\], image \d+\): field "keypoints\[7\]"/);
+  });
+
   it('names the file and the config key when NUM_JOINTS differs', () => {
     fs.writeFileSync(path.join(dir, 'ok.json'), JSON.stringify(raw()));
     expect(() => load('ok.json', 14)).toThrow(/MODEL\.NUM_JOINTS = 14 in the config, but the annotation file .*ok\.json has 17 keypoints/);

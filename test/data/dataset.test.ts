@@ -56,18 +56,11 @@ describe('createDataset', () => {
       }
       fs.writeSync(fd, ']}');
       fs.closeSync(fd);
-      const sizeMb = fs.statSync(file).size / 2 ** 20;
-      global.gc?.();
-      const heapBefore = process.memoryUsage().heapUsed;
-      const t0 = performance.now();
+      // How fast and in how much memory such files load is measured by the bench, not here.
       const cfg = sampleDataConfig('coco', 'coco', file, 17, { 'DATASET.ROOT': dir });
       const ds = createDataset(cfg, 'train', quiet);
-      const seconds = (performance.now() - t0) / 1000;
-      const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
-      console.log(`150k-annotation COCO file (${sizeMb.toFixed(0)} MB): loaded in ${seconds.toFixed(2)} s, heap +${heapMb.toFixed(0)} MB, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
       expect(ds.records).toHaveLength(numAnns);
       expect(ds.imageIds).toHaveLength(numImages);
-      expect(seconds).toBeLessThan(30);
     } finally {
       removeTempDir(dir);
     }

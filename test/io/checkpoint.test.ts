@@ -5,7 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { main } from '../../src/cli/main';
 import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
-import { CheckpointError, loadModelFromCheckpoint, readCheckpoint, saveCheckpoint } from '../../src/io/checkpoint';
+import { spawnSync } from 'child_process';
+import { strToU8, zipSync } from 'fflate';
+import { CheckpointError, loadModelFromCheckpoint, readCheckpoint, removeStaleTempFiles, saveCheckpoint } from '../../src/io/checkpoint';
 import { readPth } from '../../src/io/pth';
 import { loadStateDict, modelStateDict } from '../../src/io/state-dict';
 import { PARITY_DIR, maxAbsDiff } from '../helpers/fixtures';
@@ -66,5 +68,26 @@ describe('checkpoints', () => {
     tf.dispose([x, a, b]);
     model.dispose();
     ref.dispose();
+  });
+});
+
+describe('temporary files of interrupted writes', () => {
+  it('are removed when their process is gone, and kept while it runs', () => {
+    const tmp = fs.mkdtempSync(path.join(dir, 'stale-'));
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(gone.stdout);
+    const stale = [`checkpoint.ckpt.tmp-${deadPid}-1764700000000`, `.curves.png.${deadPid}.mabc12xyz.tmp`];
+    const live = [`checkpoint.ckpt.tmp-${process.pid}-1764700000000`, 'metrics.jsonl', 'notes.tmp'];
+    for (const f of [...stale, ...live]) fs.writeFileSync(path.join(tmp, f), 'x');
+    expect(removeStaleTempFiles(tmp).map((f) => path.basename(f)).sort()).toEqual([...stale].sort());
+    expect(fs.readdirSync(tmp).sort()).toEqual([...live].sort());
+  });
+});
+
+describe('a damaged checkpoint', () => {
+  it('names the file and the part that is not valid JSON', () => {
+    const file = path.join(dir, 'damaged.ckpt');
+    fs.writeFileSync(file, zipSync({ 'manifest.json': strToU8('{"format": "hrnet-tfjs-checkpoint", "tensors": [') }, { level: 0 }));
+    expect(() => readCheckpoint(file)).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: damaged checkpoint, manifest\\.json is not valid JSON`));
   });
 });
