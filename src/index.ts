@@ -14,8 +14,10 @@ export type { PoseHRNetSpec, CreatePoseHRNetOptions, MacCount } from './model/po
 
 export { readPth, readPthBuffer, readPthObject } from './io/pth';
 export type { PthTensor, PthDtype, StateDict } from './io/pth';
-export { loadStateDict, modelStateDict, StateDictError } from './io/state-dict';
-export type { LoadStateDictOptions, LoadStateDictReport } from './io/state-dict';
+export { loadStateDict, modelStateDict, toOfficialStateDict, StateDictError } from './io/state-dict';
+export type { LoadStateDictOptions, LoadStateDictReport, OfficialStateDict, StateDictLayout } from './io/state-dict';
+export { writePth, pthBytes } from './io/pth-writer';
+export type { PthWriteOptions } from './io/pth-writer';
 export { saveCheckpoint, saveModelCheckpoint, readCheckpoint, loadModelFromCheckpoint } from './io/checkpoint';
 
 export { jointsMseLoss, jointsOhkmMseLoss } from './train/loss';
@@ -40,4 +42,7 @@ export { evaluateCocoKeypoints, formatCocoSummary } from './eval/coco-eval';
 export { evaluatePckh, formatPckhTable } from './eval/pckh';
 export { getFinalPreds, getMaxPreds } from './eval/decode';
 
-export { buildLayersModel, exportModel } from './io/export';
+export { buildLayersModel, decodingOfConfig, exportModel, EXPORT_FORMATS } from './io/export';
+export type { ExportFormat, ExportModelOptions, ExportResult, HrnetExportMeta } from './io/export';
+export { buildOnnxModel } from './io/export-onnx';
+export type { NetworkGraph, GraphOp, GraphValue } from './model/graph';

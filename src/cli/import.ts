@@ -1,8 +1,12 @@
-/** `hrnet import --config FILE --weights official.pth --out DIR`: an official checkpoint → a project checkpoint. */
+/**
+ * `hrnet import --config FILE --weights W.pth --out DIR`: an official checkpoint, or an mmpose
+ * checkpoint of an HRNet top-down heatmap model (1.x `backbone.` + `head.final_layer.` keys, 0.x
+ * `keypoint_head.final_layer.`), → a project checkpoint. The config describes the same network.
+ */
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
 import { readPth } from '../io/pth';
-import { loadStateDict } from '../io/state-dict';
+import { loadStateDict, toOfficialStateDict } from '../io/state-dict';
 import { saveModelCheckpoint } from '../io/checkpoint';
 import { createPoseHRNet } from '../model/pose-hrnet';
 import { GlobalArgs, configFromArgs, startBackend, withBackend, withConfig } from './common';
@@ -17,10 +21,10 @@ interface ImportArgs extends GlobalArgs {
 
 export const importCommand: CommandModule<object, ImportArgs> = {
   command: 'import',
-  describe: 'convert an official PyTorch .pth (zip or legacy format) into a project checkpoint',
+  describe: 'convert an official or mmpose PyTorch .pth (zip or legacy format) into a project checkpoint',
   builder: (y: Argv) =>
     withConfig(withBackend(y))
-      .option('weights', { type: 'string', demandOption: true, describe: 'official .pth file' })
+      .option('weights', { type: 'string', demandOption: true, describe: 'official or mmpose .pth file (mmpose: an HRNet top-down heatmap model)' })
       .option('out', { type: 'string', demandOption: true, describe: 'output checkpoint directory' })
       .option('strict', { type: 'boolean', default: true, describe: 'require every key to match (--no-strict loads what fits)' }) as unknown as Argv<ImportArgs>,
   handler: async (args) => {
@@ -29,8 +33,9 @@ export const importCommand: CommandModule<object, ImportArgs> = {
     // Strict: every weight comes from the file. Otherwise what it lacks keeps the official random init.
     const model = createPoseHRNet(config, { initWeights: !args.strict });
     try {
-      const report = loadStateDict(model, readPth(args.weights), { strict: args.strict, source: args.weights });
-      console.log(`loaded ${report.loaded.length} tensors from ${args.weights}`);
+      const { dict, layout } = toOfficialStateDict(readPth(args.weights));
+      const report = loadStateDict(model, dict, { strict: args.strict, source: args.weights });
+      console.log(`loaded ${report.loaded.length} tensors from ${args.weights} (${layout} key names)`);
       for (const k of report.missing) console.log(`  not in the file (kept initial values): ${k}`);
       for (const k of report.unexpected) console.log(`  not in the model (ignored): ${k}`);
       for (const m of report.mismatched) console.log(`  shape differs (kept initial values): ${m.key} model [${m.expected}] file [${m.found}]`);

@@ -1,512 +1,61 @@
 /**
- * Export of a {@link PoseHRNet} to a stock TF.js `LayersModel` that a browser loads with
- * `tf.loadLayersModel('…/model.json')` and no project code:
- * - `model.json` — the Keras-style topology (tfjs-layers classes only: `InputLayer`, `ZeroPadding2D`,
- *   `Conv2D`, `BatchNormalization`, `Activation`, `Add`, `UpSampling2D`) and the weights manifest;
- * - `group1-shard{i}of{n}.bin` — the float32 weights, split into shards as the TF.js converter does;
- * - `hrnet-meta.json` — what a caller needs around the network: input size, normalisation, keypoint
- *   names, flip pairs, skeleton, and how to decode the heatmaps ({@link HrnetExportMeta}).
+ * Export of a {@link PoseHRNet} checkpoint in the format a tool of the field opens, each with
+ * `hrnet-meta.json` beside it (input size, normalisation, keypoint names, flip pairs, skeleton, and
+ * the decoding and flip-test settings of the checkpoint's config, see `./export-meta`):
  *
- * The layers graph is built from the model's public state, not from its private module objects:
- * the stage layout comes from `model.extra` (`MODEL.EXTRA`) following the official builders
- * (`_make_layer`, `_make_transition_layer`, `_make_stage`, `_make_fuse_layers`), and every
- * convolution's kernel size, channel counts and bias, every block's `downsample` and every
- * transition slot are read from the {@link ParamStore} by their official state-dict names. A key the
- * walk expects but the store lacks is an error naming the key, so the export cannot silently
- * diverge from the model it copies.
+ * | format | files | for |
+ * | --- | --- | --- |
+ * | `tfjs` | `model.json` + `group1-shard*.bin` (`./export-layers`) | browsers: `tf.loadLayersModel` with stock TF.js |
+ * | `onnx` | `model.onnx` (`./export-onnx`) | onnxruntime, TensorRT, OpenVINO, mobile runtimes |
+ * | `pth` | `model.pth` (`./pth-writer`) | the official PyTorch code and `torch.load` + `load_state_dict` |
  *
- * Layer names are the official module names (`stage2.0.fuse_layers.0.1.0`, `layer1.0.bn3`,
- * `final_layer`), which tfjs-layers accepts as they are (see {@link layerNameOf}); the layers the
- * official code has as unnamed functional steps get a suffix on the module they follow
- * (`conv1.pad`, `bn1.relu`, `layer1.0.add`, `layer1.0.relu`, `stage2.0.fuse_layers.1.add`).
+ * The tfjs and ONNX networks are built from the model's own description of itself
+ * (`PoseHRNet.describe`); the `.pth` is its state dict under the official keys.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
-import { cocoAnnotationFile } from '../data/coco';
-import { applyMetaOverrides, datasetRoot, readJsonFile } from '../data/dataset';
-import { IMAGE_MEAN, IMAGE_STD } from '../data/image';
-import { COCO_META, CocoCategory, KeypointMeta, MPII_META, metaFromCocoCategory } from '../data/keypoint-meta';
-import { PIXEL_STD } from '../data/transforms';
-import type { BlockType } from '../model/blocks';
-import { BN_EPS, BN_MOMENTUM } from '../model/nn';
+import type { KeypointMeta } from '../data/keypoint-meta';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { loadModelFromCheckpoint, writeFileAtomic } from './checkpoint';
+import { EXPORT_VERSION, ExportNetworkFile, HrnetExportMeta, META_JSON_FILE, TFJS_NETWORK_FILE, buildExportMeta, keypointMetaOfConfig } from './export-meta';
+import { MODEL_JSON_FILE, buildLayersModel, fileSaveHandler } from './export-layers';
+import { buildOnnxModel } from './export-onnx';
+import { writePth } from './pth-writer';
+import { modelStateDict } from './state-dict';
 
-/** `format` of {@link HrnetExportMeta}. */
-export const EXPORT_FORMAT = 'hrnet-tfjs-export';
-/** Version of the export layout; bumped when `hrnet-meta.json` or the layer naming changes. */
-export const EXPORT_VERSION = 1;
-/** File names inside an export directory. */
-export const MODEL_JSON_FILE = 'model.json';
-export const META_JSON_FILE = 'hrnet-meta.json';
-/** Shard size of the weight files: 4 MiB, the TF.js converter's default. */
-export const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
+export { DEFAULT_SHARD_BYTES, MODEL_JSON_FILE, buildLayersModel, fileSaveHandler, layerNameOf } from './export-layers';
+export type { BuildLayersModelOptions, FileSaveHandlerOptions } from './export-layers';
+export { EXPORT_FORMAT, EXPORT_VERSION, META_JSON_FILE, buildExportMeta, decodingOfConfig, keypointMetaOfConfig } from './export-meta';
+export type { ExportDecode, ExportKeypoints, ExportNormalization, ExportCrop, HrnetExportMeta } from './export-meta';
 
-/** The tfjs-layers rule for layer and weight names (`isValidTensorName` in tfjs-layers `common.ts`). */
-const TFJS_NAME = /^[A-Za-z0-9][-A-Za-z0-9._/]*$/;
+/** The formats of {@link exportModel}. */
+export const EXPORT_FORMATS = ['tfjs', 'onnx', 'pth'] as const;
+/** An export format: `tfjs` (TF.js layers model), `onnx` (ONNX model), `pth` (official PyTorch state dict). */
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/**
- * The layer name of an official module name. tfjs-layers accepts letters, digits, `-`, `_`, `.` and
- * `/` after a leading letter or digit, so a state-dict module name (`stage2.0.fuse_layers.0.1.0`) is
- * used unchanged and weights are `<module>/kernel`, `<module>/gamma`, …; `/` is rejected because
- * tfjs-layers uses it to join a layer name and its weight names.
- * @param moduleName official module name, e.g. `transition1.1.0.0`
- */
-export function layerNameOf(moduleName: string): string {
-  if (!TFJS_NAME.test(moduleName) || moduleName.includes('/')) {
-    throw new Error(
-      `cannot name a TF.js layer ${JSON.stringify(moduleName)}: expected a letter or digit followed by letters, digits, '-', '_' or '.'`,
-    );
-  }
-  return moduleName;
-}
+/** File name of the ONNX model in an export directory. */
+export const ONNX_FILE = 'model.onnx';
+/** File name of the PyTorch state dict in an export directory. */
+export const PTH_FILE = 'model.pth';
 
-/** Options of {@link buildLayersModel}. */
-export interface BuildLayersModelOptions {
-  /**
-   * `[width, height]` of the input the model accepts (default: the model's `imageSize`). Both must
-   * be multiples of 32 (four stride-2 levels below the stride-4 stem output).
-   */
-  inputSize?: [number, number];
-}
-
-/** Walks the official module structure and emits named stock layers with the model's weights. */
-class LayersGraphBuilder {
-  constructor(private readonly model: PoseHRNet) {}
-
-  /** A variable of the model by its state-dict key; an error names the key the walk expected. */
-  private param(key: string): tf.Variable {
-    if (!this.model.params.hasVariable(key)) {
-      throw new Error(`export: the model has no ${key}, which its MODEL.EXTRA layout implies (state dict and config disagree)`);
-    }
-    return this.model.params.get(key);
-  }
-
-  private has(key: string): boolean {
-    return this.model.params.hasVariable(key);
-  }
-
-  /**
-   * `nn.Conv2d` as `ZeroPadding2D` + `Conv2D('valid')`: PyTorch pads both sides, TF's 'same' pads
-   * only bottom/right for stride 2 on even sizes. Every official conv is k×k with padding (k−1)/2.
-   * @param x `[N, H, W, in]` → `[N, H', W', out]`
-   */
-  conv(x: tf.SymbolicTensor, name: string, stride: number): tf.SymbolicTensor {
-    const kernel = this.param(`${name}.weight`); // [kh, kw, in, out]
-    const [kh, kw, , out] = kernel.shape;
-    const pad = (kh - 1) / 2;
-    let y = x;
-    if (pad > 0) {
-      const padLayer = tf.layers.zeroPadding2d({ padding: [[pad, pad], [pad, pad]], name: layerNameOf(`${name}.pad`) });
-      y = padLayer.apply(y) as tf.SymbolicTensor;
-    }
-    const bias = this.has(`${name}.bias`) ? this.param(`${name}.bias`) : null;
-    const layer = tf.layers.conv2d({
-      name: layerNameOf(name),
-      filters: out,
-      kernelSize: [kh, kw],
-      strides: stride,
-      padding: 'valid',
-      useBias: bias !== null,
-      kernelInitializer: 'zeros',
-      biasInitializer: 'zeros',
-    });
-    y = layer.apply(y) as tf.SymbolicTensor;
-    layer.setWeights(bias ? [kernel, bias] : [kernel]);
-    return y;
-  }
-
-  /** `nn.BatchNorm2d` in eval mode: the stock layer with ε = 1e-5 and the running statistics. */
-  bn(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
-    const layer = tf.layers.batchNormalization({
-      name: layerNameOf(name),
-      axis: -1,
-      epsilon: BN_EPS,
-      // Keras' momentum is the decay of the running averages, PyTorch's the weight of the batch.
-      momentum: 1 - BN_MOMENTUM,
-    });
-    const y = layer.apply(x) as tf.SymbolicTensor;
-    layer.setWeights([
-      this.param(`${name}.weight`),
-      this.param(`${name}.bias`),
-      this.param(`${name}.running_mean`),
-      this.param(`${name}.running_var`),
-    ]);
-    return y;
-  }
-
-  relu(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
-    return tf.layers.activation({ activation: 'relu', name: layerNameOf(name) }).apply(x) as tf.SymbolicTensor;
-  }
-
-  add(xs: tf.SymbolicTensor[], name: string): tf.SymbolicTensor {
-    return tf.layers.add({ name: layerNameOf(name) }).apply(xs) as tf.SymbolicTensor;
-  }
-
-  /** `nn.Sequential(conv, BN[, ReLU])` of transitions and fuse layers: `<name>.0`, `<name>.1`, ReLU `<name>.2`. */
-  convBn(x: tf.SymbolicTensor, name: string, stride: number, relu: boolean): tf.SymbolicTensor {
-    const y = this.bn(this.conv(x, `${name}.0`, stride), `${name}.1`);
-    return relu ? this.relu(y, `${name}.2`) : y;
-  }
-
-  /** `BasicBlock` / `Bottleneck` (stride 1 everywhere in HRNet), with `downsample` when the store has it. */
-  block(x: tf.SymbolicTensor, name: string, type: BlockType): tf.SymbolicTensor {
-    let out = this.relu(this.bn(this.conv(x, `${name}.conv1`, 1), `${name}.bn1`), `${name}.bn1.relu`);
-    out = this.bn(this.conv(out, `${name}.conv2`, 1), `${name}.bn2`);
-    if (type === 'BOTTLENECK') {
-      out = this.relu(out, `${name}.bn2.relu`);
-      out = this.bn(this.conv(out, `${name}.conv3`, 1), `${name}.bn3`);
-    }
-    const residual = this.has(`${name}.downsample.0.weight`)
-      ? this.bn(this.conv(x, `${name}.downsample.0`, 1), `${name}.downsample.1`)
-      : x;
-    return this.relu(this.add([out, residual], `${name}.add`), `${name}.relu`);
-  }
-
-  /** `_make_layer` / `_make_one_branch`: blocks `<name>.0 … <name>.{n−1}`. */
-  blocks(x: tf.SymbolicTensor, name: string, type: BlockType, numBlocks: number): tf.SymbolicTensor {
-    let y = x;
-    for (let i = 0; i < numBlocks; i++) y = this.block(y, `${name}.${i}`, type);
-    return y;
-  }
-
-  /**
-   * `_make_transition_layer`: branch i < #inputs is adapted by conv3×3 + BN + ReLU when the store
-   * has `<name>.i.0`, else passed through; a new branch is a chain of conv3×3/2 + BN + ReLU
-   * (`<name>.i.j`) from the last input.
-   */
-  transition(xs: tf.SymbolicTensor[], name: string, numBranches: number): tf.SymbolicTensor[] {
-    const numPre = xs.length;
-    const out: tf.SymbolicTensor[] = [];
-    for (let i = 0; i < numBranches; i++) {
-      if (i < numPre) {
-        out.push(this.has(`${name}.${i}.0.weight`) ? this.convBn(xs[i], `${name}.${i}`, 1, true) : xs[i]);
-      } else {
-        let y = xs[numPre - 1];
-        for (let j = 0; j <= i - numPre; j++) y = this.convBn(y, `${name}.${i}.${j}`, 2, true);
-        out.push(y);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * `_make_fuse_layers` (SUM): output i sums, for j > i, conv1×1 + BN + nearest upsampling ×2^(j−i)
-   * (`<name>.i.j.{0,1,2}`); j = i itself; j < i, i−j conv3×3/2 + BN with ReLU between
-   * (`<name>.i.j.k`); the sum (`<name>.i.add`) is followed by a ReLU (`<name>.i.relu`).
-   */
-  fuse(xs: tf.SymbolicTensor[], name: string, numOutputs: number): tf.SymbolicTensor[] {
-    const out: tf.SymbolicTensor[] = [];
-    for (let i = 0; i < numOutputs; i++) {
-      const terms = xs.map((x, j) => {
-        if (j === i) return x;
-        if (j > i) {
-          const f = 2 ** (j - i);
-          const y = this.convBn(x, `${name}.${i}.${j}`, 1, false);
-          const up = tf.layers.upSampling2d({ size: [f, f], interpolation: 'nearest', name: layerNameOf(`${name}.${i}.${j}.2`) });
-          return up.apply(y) as tf.SymbolicTensor;
-        }
-        let y = x;
-        for (let k = 0; k < i - j; k++) y = this.convBn(y, `${name}.${i}.${j}.${k}`, 2, k !== i - j - 1);
-        return y;
-      });
-      out.push(this.relu(this.add(terms, `${name}.${i}.add`), `${name}.${i}.relu`));
-    }
-    return out;
-  }
-
-  /** The whole network: `[N, H, W, 3]` → heatmaps `[N, H/4, W/4, K]`. */
-  network(input: tf.SymbolicTensor): tf.SymbolicTensor {
-    let y = this.relu(this.bn(this.conv(input, 'conv1', 2), 'bn1'), 'bn1.relu');
-    y = this.relu(this.bn(this.conv(y, 'conv2', 2), 'bn2'), 'bn2.relu');
-    const extra = this.model.extra;
-    y = this.blocks(y, 'layer1', extra.STAGE1.BLOCK, countIndexed(this.model, 'layer1', 'conv1.weight'));
-    let ys = [y];
-    [extra.STAGE2, extra.STAGE3, extra.STAGE4].forEach((cfg, s) => {
-      const k = s + 2;
-      ys = this.transition(ys, `transition${k - 1}`, cfg.NUM_CHANNELS.length);
-      for (let m = 0; m < cfg.NUM_MODULES; m++) {
-        const moduleName = `stage${k}.${m}`;
-        ys = ys.map((x, b) => this.blocks(x, `${moduleName}.branches.${b}`, cfg.BLOCK, cfg.NUM_BLOCKS[b]));
-        if (ys.length > 1) {
-          // Official `_make_stage`: only the last module of the last stage keeps one output.
-          const multiScale = k !== 4 || m !== cfg.NUM_MODULES - 1;
-          ys = this.fuse(ys, `${moduleName}.fuse_layers`, multiScale ? ys.length : 1);
-        }
-      }
-    });
-    return this.conv(ys[0], 'final_layer', 1);
-  }
-}
-
-/** Number of consecutive indices i with `<prefix>.i.<suffix>` in the store (e.g. the blocks of `layer1`). */
-function countIndexed(model: PoseHRNet, prefix: string, suffix: string): number {
-  let n = 0;
-  while (model.params.hasVariable(`${prefix}.${n}.${suffix}`)) n++;
-  if (n === 0) throw new Error(`export: the model has no ${prefix}.0.${suffix}`);
-  return n;
-}
-
-/**
- * The same network as `model.predict` (eval mode) as a tfjs-layers functional model built from stock
- * layers only, with the model's current weights (the layer variables share the values; later
- * changes to the model are not seen). Input `[N, H, W, 3]` normalised RGB (as `model.predict`),
- * output heatmaps `[N, H/4, W/4, NUM_JOINTS]`.
- * @param model the network; it stays usable and owned by the caller
- * @param opts input size
- */
-export function buildLayersModel(model: PoseHRNet, opts: BuildLayersModelOptions = {}): tf.LayersModel {
-  const [w, h] = opts.inputSize ?? model.imageSize;
-  if (![w, h].every((d) => Number.isInteger(d) && d > 0 && d % 32 === 0)) {
-    throw new Error(`export: inputSize [width, height] must be positive multiples of 32, got [${w}, ${h}]`);
-  }
-  const input = tf.input({ shape: [h, w, 3], name: 'input', dtype: 'float32' });
-  const output = new LayersGraphBuilder(model).network(input);
-  return tf.model({ inputs: input, outputs: output, name: 'pose_hrnet' });
-}
-
-// ---------------------------------------------------------------------------------------------
-// hrnet-meta.json
-
-/** Input normalisation of the exported network (the official `ToTensor` + `Normalize`). */
-export interface ExportNormalization {
-  /** Channel order the network expects. */
-  colorOrder: 'RGB' | 'BGR';
-  /** Pixels (0–255) are divided by this first. */
-  divisor: 255;
-  /** `[3]` mean of each input channel, in `colorOrder` (after the division by 255). */
-  mean: [number, number, number];
-  /** `[3]` standard deviation of each input channel, in `colorOrder`. */
-  std: [number, number, number];
-  formula: string;
-}
-
-/** How to cut the network input out of an image (official `_xywh2cs` + `get_affine_transform`). */
-export interface ExportCrop {
-  /** Scale unit: a box of scale s spans s · pixelStd pixels. */
-  pixelStd: number;
-  /** Enlargement of a person box before cropping. */
-  boxEnlargement: number;
-  /** Width / height of the crop (= input width / height). */
-  aspectRatio: number;
-  steps: string[];
-}
-
-/** Heatmap decoding (official `get_final_preds`). */
-export interface ExportDecode {
-  method: 'argmax-quarter-offset';
-  /** `TEST.POST_PROCESS`: apply the quarter-pixel refinement. */
-  postProcess: boolean;
-  /** `TEST.FLIP_TEST`: average with the flipped-back prediction of the mirrored crop. */
-  flipTest: boolean;
-  /** `TEST.SHIFT_HEATMAP`: shift the flipped-back heatmaps one pixel right before averaging. */
-  shiftHeatmap: boolean;
-  steps: string[];
-}
-
-/** Keypoint knowledge needed to use the heatmaps. */
-export interface ExportKeypoints {
-  /** `[K]` names, in heatmap channel order. */
-  names: string[];
-  /** `[P, 2]` left/right channel pairs swapped by a horizontal flip (0-based). */
-  flipPairs: [number, number][];
-  /** `[L, 2]` limbs (0-based joint indices). */
-  skeleton: [number, number][];
-  /** `[K]` OKS sigmas (pycocotools convention). */
-  oksSigmas: number[];
-}
-
-/** Contents of `hrnet-meta.json` (also stored as `userDefinedMetadata.hrnet` in `model.json`). */
-export interface HrnetExportMeta {
-  format: typeof EXPORT_FORMAT;
-  version: number;
-  /** Name of the architecture (`MODEL.NAME`). */
-  model: string;
-  /** The topology file to pass to `tf.loadLayersModel`. */
-  modelFile: string;
-  /** `[width, height]` of the input. */
-  inputSize: [number, number];
-  /** `[width, height]` of the heatmaps (input / 4). */
-  heatmapSize: [number, number];
-  /** Input `[N, H, W, 3]`, output `[N, H/4, W/4, K]`. */
-  layout: 'NHWC';
-  numJoints: number;
-  /** σ of the training targets, in heatmap pixels (`MODEL.SIGMA`). */
-  sigma: number;
-  normalization: ExportNormalization;
-  crop: ExportCrop;
-  keypoints: ExportKeypoints;
-  decode: ExportDecode;
-}
-
-/**
- * The keypoint meta of a config's dataset: COCO / MPII built in; for `custom` and `synthetic` the
- * first keypoint category of the annotation file when it can be read, else generic names; then the
- * config's own meta keys (`DATASET.KEYPOINT_META`, `KEYPOINT_NAMES`, `FLIP_PAIRS`, …).
- * @returns the meta and notes on what could not be used
- */
-export function keypointMetaOfConfig(config: Config): { meta: KeypointMeta; warnings: string[] } {
-  const k = config.MODEL.NUM_JOINTS;
-  const kind = config.DATASET.DATASET;
-  const warnings: string[] = [];
-  const generic = (): KeypointMeta =>
-    metaFromCocoCategory({ name: kind, keypoints: Array.from({ length: k }, (_, i) => `keypoint_${i}`) }).meta;
-  let base: KeypointMeta | null = null;
-  if (kind === 'coco' && k === COCO_META.keypointNames.length) base = COCO_META;
-  else if (kind === 'mpii' && k === MPII_META.keypointNames.length) base = MPII_META;
-  const root = datasetRoot(config);
-  if (base === null && (kind === 'custom' || kind === 'synthetic')) {
-    for (const split of ['train', 'test'] as const) {
-      const { file } = cocoAnnotationFile(config, split, root);
-      if (!fs.existsSync(file)) continue;
-      const data = readJsonFile(file, 'annotation file') as { categories?: CocoCategory[] };
-      const cat = (data.categories ?? []).find((c) => Array.isArray(c.keypoints) && c.keypoints.length === k);
-      if (cat) {
-        const inferred = metaFromCocoCategory(cat);
-        warnings.push(...inferred.warnings);
-        base = inferred.meta;
-        break;
-      }
-    }
-  }
-  if (base === null) {
-    warnings.push(
-      `no keypoint names for ${k} joints of dataset ${JSON.stringify(kind)}; exported generic names keypoint_0 … keypoint_${k - 1} ` +
-        `and no flip pairs (set DATASET.KEYPOINT_NAMES / FLIP_PAIRS or DATASET.KEYPOINT_META)`,
-    );
-    base = generic();
-  }
-  return { meta: applyMetaOverrides(base, config, root), warnings };
-}
-
-/**
- * The `hrnet-meta.json` of a model trained with `config`.
- * @param inputSize `[width, height]` of the exported input
- * @param meta keypoint meta (names, flip pairs, skeleton, sigmas)
- */
-export function buildExportMeta(config: Config, inputSize: [number, number], meta: KeypointMeta): HrnetExportMeta {
-  const [w, h] = inputSize;
-  const heatmapSize: [number, number] = [w / 4, h / 4];
-  if (meta.keypointNames.length !== config.MODEL.NUM_JOINTS) {
-    throw new Error(
-      `export: the keypoint meta has ${meta.keypointNames.length} names but MODEL.NUM_JOINTS is ${config.MODEL.NUM_JOINTS}`,
-    );
-  }
-  const rgb = config.DATASET.COLOR_RGB;
-  return {
-    format: EXPORT_FORMAT,
-    version: EXPORT_VERSION,
-    model: config.MODEL.NAME,
-    modelFile: MODEL_JSON_FILE,
-    inputSize: [w, h],
-    heatmapSize,
-    layout: 'NHWC',
-    numJoints: config.MODEL.NUM_JOINTS,
-    sigma: config.MODEL.SIGMA,
-    normalization: {
-      colorOrder: rgb ? 'RGB' : 'BGR',
-      divisor: 255,
-      mean: [...IMAGE_MEAN],
-      std: [...IMAGE_STD],
-      formula:
-        'input[y][x][c] = (pixel[y][x][c] / 255 - mean[c]) / std[c], with the channels c in colorOrder ' +
-        (rgb ? '(R, G, B)' : '(B, G, R: the image is swapped to BGR first and mean/std are applied in that order, as the official code does)'),
-    },
-    crop: {
-      pixelStd: PIXEL_STD,
-      boxEnlargement: 1.25,
-      aspectRatio: w / h,
-      steps: [
-        'box [x, y, bw, bh] → center = [x + bw/2, y + bh/2]',
-        'widen bw or heighten bh so bw / bh = aspectRatio; scale = [bw, bh] / pixelStd · boxEnlargement',
-        `crop = warpAffine(image, getAffineTransform(center, scale, 0, inputSize)), bilinear: the scale·pixelStd box ` +
-          `around center mapped onto the ${w}×${h} input`,
-      ],
-    },
-    keypoints: {
-      names: [...meta.keypointNames],
-      flipPairs: meta.flipPairs.map(([a, b]) => [a, b]),
-      skeleton: meta.skeleton.map(([a, b]) => [a, b]),
-      oksSigmas: [...meta.sigmas],
-    },
-    decode: {
-      method: 'argmax-quarter-offset',
-      postProcess: config.TEST.POST_PROCESS,
-      flipTest: config.TEST.FLIP_TEST,
-      shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-      steps: [
-        'per joint k: maxval = max of heatmap[:, :, k]; (x, y) = its first argmax in row-major order; if maxval <= 0 then (x, y) = (0, 0)',
-        'postProcess: px = floor(x + 0.5), py = floor(y + 0.5); if 1 < px < W - 1 and 1 < py < H - 1: ' +
-          'x += 0.25 · sign(hm[py][px + 1] − hm[py][px − 1]), y += 0.25 · sign(hm[py + 1][px] − hm[py − 1][px])',
-        'image coords = inverse affine getAffineTransform(center, scale, 0, heatmapSize, inv=1) applied to (x, y); ' +
-          'with no rotation: X = center[0] + (x − W/2)·k, Y = center[1] + (y − H/2)·k, k = scale[0]·pixelStd / W (W, H: heatmap size)',
-        'score of joint k = maxval',
-        'flipTest: run the mirrored crop too, mirror its heatmaps back along x, swap the flipPairs channels, ' +
-          'shift one pixel right when shiftHeatmap (column x ← x − 1, column 0 kept), and average with the plain heatmaps before decoding',
-      ],
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing to disk
-
-/** Options of {@link fileSaveHandler}. */
-export interface FileSaveHandlerOptions {
-  /** Largest weight shard in bytes (default {@link DEFAULT_SHARD_BYTES}). */
-  shardBytes?: number;
-  /** Written into `model.json` as `convertedBy`. */
-  convertedBy?: string;
-}
-
-/**
- * A `tf.io` save handler writing a TF.js layers-model directory — `model.json` plus
- * `group1-shard{i}of{n}.bin` — the files `tf.loadLayersModel('http://…/model.json')` reads.
- * (The pure-JS `@tensorflow/tfjs` has no `file://` handler in Node.) Files are written atomically.
- * @param dir output directory (created)
- */
-export function fileSaveHandler(dir: string, opts: FileSaveHandlerOptions = {}): tf.io.IOHandler {
-  const shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
-  if (!Number.isInteger(shardBytes) || shardBytes < 4) {
-    throw new Error(`export: shardBytes must be an integer of at least 4 bytes, got ${shardBytes}`);
-  }
-  return tf.io.withSaveHandler(async (artifacts) => {
-    if (artifacts.modelTopology === undefined || artifacts.modelTopology instanceof ArrayBuffer) {
-      throw new Error('export: the save handler expects a layers-model JSON topology');
-    }
-    fs.mkdirSync(dir, { recursive: true });
-    const weights = new Uint8Array(
-      artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData),
-    );
-    const numShards = Math.max(1, Math.ceil(weights.byteLength / shardBytes));
-    const paths: string[] = [];
-    for (let i = 0; i < numShards; i++) {
-      const name = `group1-shard${i + 1}of${numShards}.bin`;
-      writeFileAtomic(path.join(dir, name), weights.subarray(i * shardBytes, Math.min(weights.byteLength, (i + 1) * shardBytes)));
-      paths.push(name);
-    }
-    const modelJson: tf.io.ModelJSON = {
-      modelTopology: artifacts.modelTopology,
-      format: artifacts.format ?? 'layers-model',
-      generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-      convertedBy: opts.convertedBy ?? artifacts.convertedBy ?? null,
-      weightsManifest: [{ paths, weights: artifacts.weightSpecs ?? [] }],
-    };
-    if (artifacts.userDefinedMetadata !== undefined) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
-    writeFileAtomic(path.join(dir, MODEL_JSON_FILE), JSON.stringify(modelJson));
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-  });
-}
+/** Network file and layout of each format. */
+const NETWORK_FILES: Record<ExportFormat, ExportNetworkFile> = {
+  tfjs: TFJS_NETWORK_FILE,
+  onnx: { modelFile: ONNX_FILE, layout: 'NCHW' },
+  pth: { modelFile: PTH_FILE, layout: 'NCHW' },
+};
 
 /** Options of {@link exportModel}. */
 export interface ExportModelOptions {
-  /** `[width, height]` of the exported input (default `MODEL.IMAGE_SIZE`). */
+  /** What to write (default `tfjs`). */
+  format?: ExportFormat;
+  /** `[width, height]` of the exported input (default `MODEL.IMAGE_SIZE`; tfjs and onnx only). */
   inputSize?: [number, number];
   /** Keypoint meta to record instead of the one derived from the config ({@link keypointMetaOfConfig}). */
   keypointMeta?: KeypointMeta;
-  /** Largest weight shard in bytes (default 4 MiB). */
+  /** Largest weight shard in bytes (default 4 MiB; tfjs only). */
   shardBytes?: number;
 }
 
@@ -514,18 +63,54 @@ export interface ExportModelOptions {
 export interface ExportResult {
   /** The output directory. */
   dir: string;
-  /** File names written in `dir`: `model.json`, the weight shards, `hrnet-meta.json`. */
+  format: ExportFormat;
+  /** File names written in `dir`: the network file(s), then `hrnet-meta.json`. */
   files: string[];
   meta: HrnetExportMeta;
-  /** Number of weight values exported. */
+  /** Number of weight values exported (parameters and BatchNorm running statistics). */
   numWeights: number;
   /** Notes on meta that could not be derived (generic keypoint names, …). */
   warnings: string[];
 }
 
+/** `layer1` as the official network hard-codes it: 4 Bottlenecks of 64 planes. */
+const OFFICIAL_LAYER1 = { BLOCK: 'BOTTLENECK', NUM_BLOCKS: [4], NUM_CHANNELS: [64] };
+
 /**
- * Exports a model as a browser-loadable TF.js layers model (`model.json` + weight shards) and
- * `hrnet-meta.json`.
+ * Why the official code cannot build the network of `config`, or null when it can. Its
+ * `pose_hrnet.py` hard-codes `layer1` and ignores `MODEL.EXTRA.STAGE1`.
+ */
+export function officialNetworkMismatch(config: Config): string | null {
+  const s1 = config.MODEL.EXTRA.STAGE1;
+  const same =
+    s1.BLOCK === OFFICIAL_LAYER1.BLOCK &&
+    s1.NUM_BLOCKS.length === 1 &&
+    s1.NUM_BLOCKS[0] === OFFICIAL_LAYER1.NUM_BLOCKS[0] &&
+    s1.NUM_CHANNELS.length === 1 &&
+    s1.NUM_CHANNELS[0] === OFFICIAL_LAYER1.NUM_CHANNELS[0];
+  if (same) return null;
+  return (
+    `MODEL.EXTRA.STAGE1 (layer1: ${s1.NUM_BLOCKS.join(',')} ${s1.BLOCK} blocks of ${s1.NUM_CHANNELS.join(',')} planes) is not the ` +
+    'official layer1 (4 BOTTLENECK blocks of 64), which the official code hard-codes: its model will not take these weights'
+  );
+}
+
+/** Writes the TF.js layers model; returns the files written. */
+async function writeTfjs(model: PoseHRNet, outDir: string, meta: HrnetExportMeta, opts: ExportModelOptions): Promise<string[]> {
+  const layers = buildLayersModel(model, { inputSize: meta.inputSize });
+  try {
+    layers.setUserDefinedMetadata({ hrnet: meta });
+    await layers.save(fileSaveHandler(outDir, { shardBytes: opts.shardBytes, convertedBy: `hrnet-tfjs export v${EXPORT_VERSION}` }));
+  } finally {
+    // The layer variables hold references to the model's tensors; disposing them frees only those references.
+    layers.dispose();
+  }
+  const manifest = JSON.parse(fs.readFileSync(path.join(outDir, MODEL_JSON_FILE), 'utf8')) as tf.io.ModelJSON;
+  return [MODEL_JSON_FILE, ...(manifest.weightsManifest ?? []).flatMap((g) => g.paths)];
+}
+
+/**
+ * Exports a model in one format ({@link ExportFormat}) plus `hrnet-meta.json`.
  * @param source a checkpoint path (file, or directory holding one; its config is used) or a model
  * @param outDir output directory (created)
  * @param config the model's config; required when `source` is a model, overrides the checkpoint's otherwise
@@ -536,6 +121,13 @@ export async function exportModel(
   config?: Config,
   opts: ExportModelOptions = {},
 ): Promise<ExportResult> {
+  const format = opts.format ?? 'tfjs';
+  if (!EXPORT_FORMATS.includes(format)) {
+    throw new Error(`export: format must be one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+  }
+  if (format === 'pth' && opts.inputSize !== undefined) {
+    throw new Error('export: a .pth holds weights only and has no input size; leave inputSize unset for format pth');
+  }
   let model: PoseHRNet;
   let cfg: Config;
   let owned = false;
@@ -549,32 +141,39 @@ export async function exportModel(
     model = source;
     cfg = config;
   }
-  let layers: tf.LayersModel | null = null;
   try {
     const inputSize = opts.inputSize ?? model.imageSize;
     const { meta: kpMeta, warnings } = opts.keypointMeta
       ? { meta: opts.keypointMeta, warnings: [] as string[] }
       : keypointMetaOfConfig(cfg);
-    const meta = buildExportMeta(cfg, inputSize, kpMeta);
+    const meta = buildExportMeta(cfg, inputSize, kpMeta, NETWORK_FILES[format]);
     if (meta.numJoints !== model.numJoints) {
       throw new Error(`export: the config has MODEL.NUM_JOINTS ${meta.numJoints} but the model has ${model.numJoints} joints`);
     }
-    layers = buildLayersModel(model, { inputSize });
-    layers.setUserDefinedMetadata({ hrnet: meta });
-    await layers.save(fileSaveHandler(outDir, { shardBytes: opts.shardBytes, convertedBy: `hrnet-tfjs export v${EXPORT_VERSION}` }));
+    let files: string[];
+    if (format === 'tfjs') {
+      files = await writeTfjs(model, outDir, meta, opts);
+    } else if (format === 'onnx') {
+      const bytes = await buildOnnxModel(model, { inputSize, meta, producerVersion: `export v${EXPORT_VERSION}` });
+      writeFileAtomic(path.join(outDir, ONNX_FILE), bytes);
+      files = [ONNX_FILE];
+    } else {
+      fs.mkdirSync(outDir, { recursive: true });
+      writePth(path.join(outDir, PTH_FILE), await modelStateDict(model));
+      files = [PTH_FILE];
+      const mismatch = officialNetworkMismatch(cfg);
+      if (mismatch !== null) warnings.push(mismatch);
+    }
     writeFileAtomic(path.join(outDir, META_JSON_FILE), JSON.stringify(meta, null, 2) + '\n');
-    const manifest = JSON.parse(fs.readFileSync(path.join(outDir, MODEL_JSON_FILE), 'utf8')) as tf.io.ModelJSON;
-    const shards = (manifest.weightsManifest ?? []).flatMap((g) => g.paths);
     return {
       dir: outDir,
-      files: [MODEL_JSON_FILE, ...shards, META_JSON_FILE],
+      format,
+      files: [...files, META_JSON_FILE],
       meta,
-      numWeights: layers.countParams(),
+      numWeights: model.params.list().reduce((n, e) => n + e.variable.size, 0),
       warnings,
     };
   } finally {
-    // The layer variables hold references to the model's tensors; disposing them frees only those references.
-    layers?.dispose();
     if (owned) model.dispose();
   }
 }

@@ -252,6 +252,84 @@ export function describePickleValue(v: PickleValue): string {
   }
 }
 
+/** The stacks and memo of one {@link Unpickler.load}, and the opcode being run. */
+class LoadState {
+  stack: PickleValue[] = [];
+  readonly metastack: PickleValue[][] = [];
+  readonly memo = new Map<number, PickleValue>();
+  /** Where the current opcode is. */
+  site: PickleSite = { offset: 0, opcode: '', sourceName: '' };
+  /** Set by STOP: the pickle's value. */
+  done = false;
+  result: PickleValue = null;
+
+  /** Throws a {@link PickleError} naming the current opcode and its offset. */
+  fail(what: string): never {
+    const { offset, opcode, sourceName } = this.site;
+    throw new PickleError(`${sourceName}: ${opcode} at byte ${offset}: ${what}`, offset, opcode);
+  }
+
+  push(v: PickleValue): void {
+    this.stack.push(v);
+  }
+
+  pop(): PickleValue {
+    if (this.stack.length === 0) this.fail('stack underflow');
+    return this.stack.pop() as PickleValue;
+  }
+
+  /** The top `n` values, deepest first. */
+  popN(n: number): PickleValue[] {
+    const items = new Array<PickleValue>(n);
+    for (let i = n - 1; i >= 0; i--) items[i] = this.pop();
+    return items;
+  }
+
+  top(): PickleValue {
+    if (this.stack.length === 0) this.fail('stack underflow');
+    return this.stack[this.stack.length - 1];
+  }
+
+  mark(): void {
+    this.metastack.push(this.stack);
+    this.stack = [];
+  }
+
+  /** The values pushed since the last MARK; the stack before it becomes current again. */
+  popMark(): PickleValue[] {
+    const items = this.stack;
+    const prev = this.metastack.pop();
+    if (prev === undefined) this.fail('no MARK on the stack');
+    this.stack = prev as PickleValue[];
+    return items;
+  }
+
+  /** POP: the top value, or the values since the last MARK when the stack is empty. */
+  discard(): void {
+    if (this.stack.length > 0) this.stack.pop();
+    else this.popMark();
+  }
+
+  memoized(index: number): PickleValue {
+    if (!this.memo.has(index)) this.fail(`memo key ${index} is not defined`);
+    return this.memo.get(index) as PickleValue;
+  }
+
+  stop(): void {
+    if (this.metastack.length !== 0) this.fail('unbalanced MARK at end of pickle');
+    if (this.stack.length !== 1) this.fail(`expected exactly one value on the stack, found ${this.stack.length}`);
+    this.result = this.stack[0];
+    this.done = true;
+  }
+}
+
+/** APPEND / APPENDS: values onto the list on top of the stack. */
+function opAppend(s: LoadState, items: PickleValue[]): void {
+  const list = s.top();
+  if (!Array.isArray(list)) s.fail(`cannot append to ${describePickleValue(list)}`);
+  for (const v of items) (list as PickleValue[]).push(v);
+}
+
 /**
  * Reads one pickle (up to its `STOP`) from a byte stream. Several pickles written back to back
  * (as in a legacy `torch.save` file) are read by calling {@link Unpickler.load} repeatedly.
@@ -291,12 +369,9 @@ export class Unpickler {
 
   /** Reads one pickle and returns its value; throws {@link PickleError} on any fault. */
   load(): PickleValue {
-    let stack: PickleValue[] = [];
-    const metastack: PickleValue[][] = [];
-    const memo = new Map<number, PickleValue>();
+    const state = new LoadState();
     const data = this.data;
     const src = this.sourceName;
-
     for (;;) {
       const at = this.pos;
       if (at >= data.length) {
@@ -305,265 +380,170 @@ export class Unpickler {
       const code = data[at];
       this.pos = at + 1;
       const name = opcodeName(code);
-      const site: PickleSite = { offset: at, opcode: name, sourceName: src };
-      const fail = (what: string): never => {
-        throw new PickleError(`${src}: ${name} at byte ${at}: ${what}`, at, name);
-      };
-      const pop = (): PickleValue => {
-        if (stack.length === 0) fail('stack underflow');
-        return stack.pop() as PickleValue;
-      };
-      const top = (): PickleValue => {
-        if (stack.length === 0) fail('stack underflow');
-        return stack[stack.length - 1];
-      };
-      const popMark = (): PickleValue[] => {
-        const items = stack;
-        const prev = metastack.pop();
-        if (prev === undefined) fail('no MARK on the stack');
-        stack = prev as PickleValue[];
-        return items;
-      };
-
-      switch (code) {
-        case OP.PROTO: {
-          const proto = this.readU8(site);
-          if (proto > HIGHEST_PROTOCOL) fail(`unsupported pickle protocol ${proto} (highest known ${HIGHEST_PROTOCOL})`);
-          break;
+      state.site = { offset: at, opcode: name, sourceName: src };
+      const handler = Unpickler.handlers.get(code);
+      if (handler === undefined) {
+        if (OPCODE_NAMES.has(code)) {
+          throw new PickleError(`${src}: opcode ${name} at byte ${at} is not supported (not used by torch.save checkpoints)`, at, name);
         }
-        case OP.FRAME:
-          this.readLength8(site); // frame size: a hint for buffered readers, the bytes follow inline
-          break;
-        case OP.STOP:
-          if (metastack.length !== 0) fail('unbalanced MARK at end of pickle');
-          if (stack.length !== 1) fail(`expected exactly one value on the stack, found ${stack.length}`);
-          return stack[0];
-        case OP.MARK:
-          metastack.push(stack);
-          stack = [];
-          break;
-        case OP.POP:
-          if (stack.length > 0) stack.pop();
-          else popMark();
-          break;
-        case OP.POP_MARK:
-          popMark();
-          break;
-        case OP.DUP:
-          stack.push(top());
-          break;
-        case OP.NONE:
-          stack.push(null);
-          break;
-        case OP.NEWTRUE:
-          stack.push(true);
-          break;
-        case OP.NEWFALSE:
-          stack.push(false);
-          break;
-        case OP.BININT:
-          this.need(4, site);
-          stack.push(this.view.getInt32(this.pos, true));
-          this.pos += 4;
-          break;
-        case OP.BININT1:
-          stack.push(this.readU8(site));
-          break;
-        case OP.BININT2:
-          this.need(2, site);
-          stack.push(this.view.getUint16(this.pos, true));
-          this.pos += 2;
-          break;
-        case OP.LONG1:
-          stack.push(this.readLong(this.readU8(site), site));
-          break;
-        case OP.LONG4: {
-          this.need(4, site);
-          const n = this.view.getInt32(this.pos, true);
-          this.pos += 4;
-          if (n < 0) fail(`negative length ${n}`);
-          stack.push(this.readLong(n, site));
-          break;
-        }
-        case OP.BINFLOAT:
-          this.need(8, site);
-          stack.push(this.view.getFloat64(this.pos, false));
-          this.pos += 8;
-          break;
-        case OP.SHORT_BINUNICODE:
-          stack.push(this.decodeUtf8(this.readBytes(this.readU8(site), site), site));
-          break;
-        case OP.BINUNICODE:
-          stack.push(this.decodeUtf8(this.readBytes(this.readLength4(site), site), site));
-          break;
-        case OP.BINUNICODE8:
-          stack.push(this.decodeUtf8(this.readBytes(this.readLength8(site), site), site));
-          break;
-        case OP.SHORT_BINSTRING:
-          stack.push(this.decodeUtf8(this.readBytes(this.readU8(site), site), site));
-          break;
-        case OP.BINSTRING: {
-          this.need(4, site);
-          const n = this.view.getInt32(this.pos, true);
-          this.pos += 4;
-          if (n < 0) fail(`negative length ${n}`);
-          stack.push(this.decodeUtf8(this.readBytes(n, site), site));
-          break;
-        }
-        case OP.SHORT_BINBYTES:
-          stack.push(this.readBytes(this.readU8(site), site).slice());
-          break;
-        case OP.BINBYTES:
-          stack.push(this.readBytes(this.readLength4(site), site).slice());
-          break;
-        case OP.BINBYTES8:
-        case OP.BYTEARRAY8:
-          stack.push(this.readBytes(this.readLength8(site), site).slice());
-          break;
-        case OP.EMPTY_LIST:
-          stack.push([]);
-          break;
-        case OP.EMPTY_TUPLE:
-          stack.push(new PickleTuple([]));
-          break;
-        case OP.EMPTY_DICT:
-          stack.push(new PickleDict());
-          break;
-        case OP.LIST: {
-          const items = popMark(); // before touching `stack`: popMark switches it to the outer stack
-          stack.push(items);
-          break;
-        }
-        case OP.TUPLE: {
-          const items = popMark();
-          stack.push(new PickleTuple(items));
-          break;
-        }
-        case OP.TUPLE1: {
-          const a = pop();
-          stack.push(new PickleTuple([a]));
-          break;
-        }
-        case OP.TUPLE2: {
-          const b = pop();
-          const a = pop();
-          stack.push(new PickleTuple([a, b]));
-          break;
-        }
-        case OP.TUPLE3: {
-          const c = pop();
-          const b = pop();
-          const a = pop();
-          stack.push(new PickleTuple([a, b, c]));
-          break;
-        }
-        case OP.DICT: {
-          const items = popMark();
-          const dict = new PickleDict();
-          this.setItems(dict, items, site);
-          stack.push(dict);
-          break;
-        }
-        case OP.APPEND: {
-          const v = pop();
-          const list = top();
-          if (!Array.isArray(list)) fail(`cannot append to ${describePickleValue(list)}`);
-          (list as PickleValue[]).push(v);
-          break;
-        }
-        case OP.APPENDS: {
-          const items = popMark();
-          const list = top();
-          if (!Array.isArray(list)) fail(`cannot append to ${describePickleValue(list)}`);
-          for (const v of items) (list as PickleValue[]).push(v);
-          break;
-        }
-        case OP.SETITEM: {
-          const v = pop();
-          const k = pop();
-          const dict = top();
-          if (!(dict instanceof PickleDict)) fail(`cannot set an item on ${describePickleValue(dict)}`);
-          this.setItems(dict as PickleDict, [k, v], site);
-          break;
-        }
-        case OP.SETITEMS: {
-          const items = popMark();
-          const dict = top();
-          if (!(dict instanceof PickleDict)) fail(`cannot set items on ${describePickleValue(dict)}`);
-          this.setItems(dict as PickleDict, items, site);
-          break;
-        }
-        case OP.BINPUT:
-          memo.set(this.readU8(site), top());
-          break;
-        case OP.LONG_BINPUT:
-          memo.set(this.readLength4(site), top());
-          break;
-        case OP.MEMOIZE:
-          memo.set(memo.size, top());
-          break;
-        case OP.BINGET:
-        case OP.LONG_BINGET: {
-          const idx = code === OP.BINGET ? this.readU8(site) : this.readLength4(site);
-          if (!memo.has(idx)) fail(`memo key ${idx} is not defined`);
-          stack.push(memo.get(idx) as PickleValue);
-          break;
-        }
-        case OP.GLOBAL: {
-          const module = this.readLine(site);
-          const attr = this.readLine(site);
-          stack.push(this.resolveGlobal(module, attr, site));
-          break;
-        }
-        case OP.STACK_GLOBAL: {
-          const attr = pop();
-          const module = pop();
-          if (typeof module !== 'string' || typeof attr !== 'string') {
-            fail(`expected two strings (module, name), got ${describePickleValue(module)} and ${describePickleValue(attr)}`);
-          }
-          stack.push(this.resolveGlobal(module as string, attr as string, site));
-          break;
-        }
-        case OP.REDUCE:
-        case OP.NEWOBJ: {
-          const args = pop();
-          const callable = pop();
-          stack.push(this.call(callable, args, site));
-          break;
-        }
-        case OP.BUILD: {
-          const state = pop();
-          const obj = top();
-          this.build(obj, state, site);
-          break;
-        }
-        case OP.BINPERSID: {
-          const pid = pop();
-          if (this.persistentLoad === undefined) {
-            throw new PickleSecurityError(
-              `${src}: BINPERSID at byte ${at}: persistent ids are not accepted by this reader`,
-              at,
-              name,
-            );
-          }
-          stack.push(this.persistentLoad(pid, site));
-          break;
-        }
-        default:
-          if (OPCODE_NAMES.has(code)) {
-            throw new PickleError(
-              `${src}: opcode ${name} at byte ${at} is not supported (not used by torch.save checkpoints)`,
-              at,
-              name,
-            );
-          }
-          throw new PickleError(
-            `${src}: unknown opcode 0x${code.toString(16).padStart(2, '0')} at byte ${at}: not a pickle, or a corrupt one`,
-            at,
-            name,
-          );
+        throw new PickleError(
+          `${src}: unknown opcode 0x${code.toString(16).padStart(2, '0')} at byte ${at}: not a pickle, or a corrupt one`,
+          at,
+          name,
+        );
       }
+      handler(this, state);
+      if (state.done) return state.result;
     }
+  }
+
+  /** The handler of each accepted opcode. */
+  private static readonly handlers: ReadonlyMap<number, (u: Unpickler, s: LoadState) => void> = new Map<
+    number,
+    (u: Unpickler, s: LoadState) => void
+  >([
+    // framing and stack control
+    [OP.PROTO, (u, s) => u.opProto(s)],
+    [OP.FRAME, (u, s) => void u.readLength8(s.site)], // frame size: a hint for buffered readers, the bytes follow inline
+    [OP.STOP, (_u, s) => s.stop()],
+    [OP.MARK, (_u, s) => s.mark()],
+    [OP.POP, (_u, s) => s.discard()],
+    [OP.POP_MARK, (_u, s) => void s.popMark()],
+    [OP.DUP, (_u, s) => s.push(s.top())],
+    // constants and numbers
+    [OP.NONE, (_u, s) => s.push(null)],
+    [OP.NEWTRUE, (_u, s) => s.push(true)],
+    [OP.NEWFALSE, (_u, s) => s.push(false)],
+    [OP.BININT, (u, s) => s.push(u.readInt32(s.site))],
+    [OP.BININT1, (u, s) => s.push(u.readU8(s.site))],
+    [OP.BININT2, (u, s) => s.push(u.readUint16(s.site))],
+    [OP.LONG1, (u, s) => s.push(u.readLong(u.readU8(s.site), s.site))],
+    [OP.LONG4, (u, s) => s.push(u.readLong(u.readSignedLength4(s), s.site))],
+    [OP.BINFLOAT, (u, s) => s.push(u.readFloat64(s.site))],
+    // strings and bytes
+    [OP.SHORT_BINUNICODE, (u, s) => s.push(u.readText(u.readU8(s.site), s.site))],
+    [OP.BINUNICODE, (u, s) => s.push(u.readText(u.readLength4(s.site), s.site))],
+    [OP.BINUNICODE8, (u, s) => s.push(u.readText(u.readLength8(s.site), s.site))],
+    [OP.SHORT_BINSTRING, (u, s) => s.push(u.readText(u.readU8(s.site), s.site))],
+    [OP.BINSTRING, (u, s) => s.push(u.readText(u.readSignedLength4(s), s.site))],
+    [OP.SHORT_BINBYTES, (u, s) => s.push(u.readBytes(u.readU8(s.site), s.site).slice())],
+    [OP.BINBYTES, (u, s) => s.push(u.readBytes(u.readLength4(s.site), s.site).slice())],
+    [OP.BINBYTES8, (u, s) => s.push(u.readBytes(u.readLength8(s.site), s.site).slice())],
+    [OP.BYTEARRAY8, (u, s) => s.push(u.readBytes(u.readLength8(s.site), s.site).slice())],
+    // containers
+    [OP.EMPTY_LIST, (_u, s) => s.push([])],
+    [OP.EMPTY_TUPLE, (_u, s) => s.push(new PickleTuple([]))],
+    [OP.EMPTY_DICT, (_u, s) => s.push(new PickleDict())],
+    [OP.LIST, (_u, s) => s.push(s.popMark())], // popMark first: it switches to the outer stack
+    [OP.TUPLE, (_u, s) => s.push(new PickleTuple(s.popMark()))],
+    [OP.TUPLE1, (_u, s) => s.push(new PickleTuple(s.popN(1)))],
+    [OP.TUPLE2, (_u, s) => s.push(new PickleTuple(s.popN(2)))],
+    [OP.TUPLE3, (_u, s) => s.push(new PickleTuple(s.popN(3)))],
+    [OP.DICT, (u, s) => u.opDict(s)],
+    [OP.APPEND, (_u, s) => opAppend(s, [s.pop()])],
+    [OP.APPENDS, (_u, s) => opAppend(s, s.popMark())],
+    [OP.SETITEM, (u, s) => u.opSetItems(s, s.popN(2), 'set an item on')],
+    [OP.SETITEMS, (u, s) => u.opSetItems(s, s.popMark(), 'set items on')],
+    // memo
+    [OP.BINPUT, (u, s) => s.memo.set(u.readU8(s.site), s.top())],
+    [OP.LONG_BINPUT, (u, s) => s.memo.set(u.readLength4(s.site), s.top())],
+    [OP.MEMOIZE, (_u, s) => s.memo.set(s.memo.size, s.top())],
+    [OP.BINGET, (u, s) => s.push(s.memoized(u.readU8(s.site)))],
+    [OP.LONG_BINGET, (u, s) => s.push(s.memoized(u.readLength4(s.site)))],
+    // globals, calls, object state and persistent ids
+    [OP.GLOBAL, (u, s) => u.opGlobal(s)],
+    [OP.STACK_GLOBAL, (u, s) => u.opStackGlobal(s)],
+    [OP.REDUCE, (u, s) => u.opCall(s)],
+    [OP.NEWOBJ, (u, s) => u.opCall(s)],
+    [OP.BUILD, (u, s) => u.opBuild(s)],
+    [OP.BINPERSID, (u, s) => u.opPersistentId(s)],
+  ]);
+
+  private opProto(s: LoadState): void {
+    const proto = this.readU8(s.site);
+    if (proto > HIGHEST_PROTOCOL) s.fail(`unsupported pickle protocol ${proto} (highest known ${HIGHEST_PROTOCOL})`);
+  }
+
+  private opDict(s: LoadState): void {
+    const items = s.popMark();
+    const dict = new PickleDict();
+    this.setItems(dict, items, s.site);
+    s.push(dict);
+  }
+
+  /** SETITEM / SETITEMS: key/value pairs into the dict on top of the stack. */
+  private opSetItems(s: LoadState, items: PickleValue[], what: string): void {
+    const dict = s.top();
+    if (!(dict instanceof PickleDict)) s.fail(`cannot ${what} ${describePickleValue(dict)}`);
+    this.setItems(dict as PickleDict, items, s.site);
+  }
+
+  private opGlobal(s: LoadState): void {
+    const module = this.readLine(s.site);
+    const attr = this.readLine(s.site);
+    s.push(this.resolveGlobal(module, attr, s.site));
+  }
+
+  private opStackGlobal(s: LoadState): void {
+    const [module, attr] = s.popN(2);
+    if (typeof module !== 'string' || typeof attr !== 'string') {
+      s.fail(`expected two strings (module, name), got ${describePickleValue(module)} and ${describePickleValue(attr)}`);
+    }
+    s.push(this.resolveGlobal(module as string, attr as string, s.site));
+  }
+
+  /** REDUCE / NEWOBJ: an allow-listed global called with an argument tuple. */
+  private opCall(s: LoadState): void {
+    const [callable, args] = s.popN(2);
+    s.push(this.call(callable, args, s.site));
+  }
+
+  private opBuild(s: LoadState): void {
+    const state = s.pop();
+    this.build(s.top(), state, s.site);
+  }
+
+  private opPersistentId(s: LoadState): void {
+    const pid = s.pop();
+    const { offset, opcode, sourceName } = s.site;
+    if (this.persistentLoad === undefined) {
+      throw new PickleSecurityError(`${sourceName}: BINPERSID at byte ${offset}: persistent ids are not accepted by this reader`, offset, opcode);
+    }
+    s.push(this.persistentLoad(pid, s.site));
+  }
+
+  /** A signed 32-bit length (BINSTRING, LONG4); negative is an error. */
+  private readSignedLength4(s: LoadState): number {
+    const n = this.readInt32(s.site);
+    if (n < 0) s.fail(`negative length ${n}`);
+    return n;
+  }
+
+  private readInt32(site: PickleSite): number {
+    this.need(4, site);
+    const v = this.view.getInt32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  private readUint16(site: PickleSite): number {
+    this.need(2, site);
+    const v = this.view.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+
+  /** A big-endian IEEE double (BINFLOAT). */
+  private readFloat64(site: PickleSite): number {
+    this.need(8, site);
+    const v = this.view.getFloat64(this.pos, false);
+    this.pos += 8;
+    return v;
+  }
+
+  /** `n` bytes decoded as UTF-8. */
+  private readText(n: number, site: PickleSite): string {
+    return this.decodeUtf8(this.readBytes(n, site), site);
   }
 
   private resolveGlobal(module: string, attr: string, site: PickleSite): PickleGlobal {

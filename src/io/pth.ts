@@ -311,6 +311,91 @@ class NumpyDtype extends PickleObject {
   }
 }
 
+/** Element readers of the numpy type codes this reader accepts: bytes per element, reader of element i. */
+const NUMPY_ELEMENTS: Readonly<Record<string, [number, (view: DataView, at: number, le: boolean) => number | bigint]>> = {
+  f8: [8, (v, at, le) => v.getFloat64(at, le)],
+  f4: [4, (v, at, le) => v.getFloat32(at, le)],
+  i8: [8, (v, at, le) => v.getBigInt64(at, le)],
+  u8: [8, (v, at, le) => v.getBigUint64(at, le)],
+  i4: [4, (v, at, le) => v.getInt32(at, le)],
+  u4: [4, (v, at, le) => v.getUint32(at, le)],
+  i2: [2, (v, at, le) => v.getInt16(at, le)],
+  u2: [2, (v, at, le) => v.getUint16(at, le)],
+  i1: [1, (v, at) => v.getInt8(at)],
+  u1: [1, (v, at) => v.getUint8(at)],
+  b1: [1, (v, at) => v.getUint8(at)],
+};
+
+/** A safe integer as a number, a larger one as a bigint. */
+function narrowInt(v: number | bigint): number | bigint {
+  return typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/**
+ * A numpy array pickled beside the weights (e.g. the OKS sigmas in an mmpose checkpoint's
+ * `meta.dataset_meta`): `numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')` then a `BUILD`
+ * with `(version, shape, dtype, is_fortran, raw bytes | list)`. Numeric arrays only; values in C order.
+ */
+export class NumpyArray extends PickleObject {
+  readonly pickleType = 'numpy.ndarray';
+  /** Size of each dimension. */
+  shape: number[] = [0];
+  /** numpy type code, e.g. `f4`, `i8` (`O` for an array of Python objects). */
+  dtype = 'b';
+  /** `prod(shape)` values in C order (numbers; bigints beyond 2^53; booleans for `b1`). */
+  values: PickleValue[] = [];
+
+  constructor(private readonly source: string) {
+    super();
+  }
+
+  override setState(state: PickleValue, site: PickleSite): void {
+    const fail = (what: string): never => {
+      throw pthError({ source: this.source }, site, `numpy array: ${what}`);
+    };
+    if (!(state instanceof PickleTuple) || state.length !== 5) fail('expected the state (version, shape, dtype, is_fortran, data)');
+    const [, shape, dtype, fortran, raw] = (state as PickleTuple).items;
+    if (!(shape instanceof PickleTuple) || !shape.items.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) fail('shape must be a tuple of sizes');
+    if (!(dtype instanceof NumpyDtype)) fail(`dtype must be a numpy.dtype, got ${describePickleValue(dtype)}`);
+    const dims = (shape as PickleTuple).items as number[];
+    const numel = dims.reduce((a, b) => a * b, 1);
+    const { code, byteOrder } = dtype as NumpyDtype;
+    if (fortran === true && dims.filter((d) => d > 1).length > 1) fail('Fortran-order arrays are not supported');
+    let values: PickleValue[] = [];
+    if (Array.isArray(raw)) {
+      values = raw; // an object array: its elements are pickled values
+    } else if (raw instanceof Uint8Array) {
+      const element = Object.hasOwn(NUMPY_ELEMENTS, code) ? NUMPY_ELEMENTS[code] : undefined;
+      if (element === undefined) fail(`dtype '${code}' is not supported`);
+      const [size, read] = element as [number, (view: DataView, at: number, le: boolean) => number | bigint];
+      if (raw.byteLength !== numel * size) fail(`${raw.byteLength} bytes for ${numel} elements of '${code}'`);
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const le = byteOrder !== '>';
+      values = Array.from({ length: numel }, (_, i) => {
+        const v = read(view, i * size, le);
+        return code === 'b1' ? v !== 0 : narrowInt(v);
+      });
+    } else {
+      fail(`data must be bytes or a list, got ${describePickleValue(raw)}`);
+    }
+    if ((values as PickleValue[]).length !== numel) fail(`${(values as PickleValue[]).length} values for shape [${dims.join(', ')}]`);
+    this.shape = dims;
+    this.dtype = code;
+    this.values = values as PickleValue[];
+  }
+}
+
+/** `numpy.core.multiarray._reconstruct(numpy.ndarray, shape, typecode)`: an empty array that a `BUILD` fills. */
+function numpyReconstruct(ctx: LoadContext): PickleFactory {
+  return (args, site) => {
+    const cls = args[0];
+    if (!(cls instanceof PickleGlobal) || cls.name !== 'ndarray') {
+      throw pthError(ctx, site, `numpy _reconstruct of ${describePickleValue(cls)}: only numpy.ndarray is supported`);
+    }
+    return new NumpyArray(ctx.source);
+  };
+}
+
 /** State shared by the global factories while one file is unpickled. */
 interface LoadContext {
   /** File name for error messages. */
@@ -512,8 +597,12 @@ function checkpointGlobals(ctx: LoadContext): PickleAllowList {
   });
   for (const [name, why] of Object.entries(UNSUPPORTED_REBUILDERS)) g.set(`torch._utils.${name}`, refuse(ctx, name, why));
 
-  for (const mod of ['numpy.core.multiarray', 'numpy._core.multiarray']) g.set(`${mod}.scalar`, numpyScalar(ctx));
+  for (const mod of ['numpy.core.multiarray', 'numpy._core.multiarray']) {
+    g.set(`${mod}.scalar`, numpyScalar(ctx));
+    g.set(`${mod}._reconstruct`, numpyReconstruct(ctx));
+  }
   g.set('numpy.dtype', numpyDtype(ctx));
+  g.set('numpy.ndarray', null);
   return g;
 }
 

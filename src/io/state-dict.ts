@@ -173,3 +173,49 @@ export async function modelStateDict(model: PoseHRNet): Promise<StateDict> {
     tf.dispose(torchLayout.filter((t): t is tf.Tensor => t !== undefined));
   }
 }
+
+/** Where a state dict's key names come from. */
+export type StateDictLayout = 'official' | 'mmpose-1.x' | 'mmpose-0.x';
+
+/** A state dict renamed to the official keys, and the layout it was found in. */
+export interface OfficialStateDict {
+  dict: StateDict;
+  layout: StateDictLayout;
+}
+
+/** Prefixes of mmpose top-down heatmap models (HRNet backbone + heatmap head) and their official names. */
+const MMPOSE_PREFIXES: Record<Exclude<StateDictLayout, 'official'>, [string, string][]> = {
+  // mmpose 1.x: TopdownPoseEstimator(backbone=HRNet, head=HeatmapHead with no deconvolutions)
+  'mmpose-1.x': [
+    ['backbone.', ''],
+    ['head.final_layer.', 'final_layer.'],
+  ],
+  // mmpose 0.x: TopDown(backbone=HRNet, keypoint_head=TopdownHeatmapSimpleHead with no deconvolutions)
+  'mmpose-0.x': [
+    ['backbone.', ''],
+    ['keypoint_head.final_layer.', 'final_layer.'],
+  ],
+};
+
+/**
+ * The official keys of a state dict from the official code or from mmpose. mmpose's HRNet backbone
+ * and heatmap head use the official module names under a prefix: `backbone.` for the network, and
+ * `head.final_layer.` (1.x) or `keypoint_head.final_layer.` (0.x) for the output conv. Keys outside
+ * these prefixes are kept as they are (a strict load then lists them as unexpected: a head with
+ * deconvolution layers, for instance, is another network).
+ * @param dict name → tensor as read from the file (`readPth`)
+ */
+export function toOfficialStateDict(dict: StateDict): OfficialStateDict {
+  const keys = Object.keys(dict);
+  const isBackbone = (k: string) => k.startsWith('backbone.');
+  if (!keys.some(isBackbone)) return { dict, layout: 'official' };
+  const layout: StateDictLayout = keys.some((k) => k.startsWith('keypoint_head.')) ? 'mmpose-0.x' : 'mmpose-1.x';
+  const out: StateDict = {};
+  for (const key of keys) {
+    const rule = MMPOSE_PREFIXES[layout].find(([prefix]) => key.startsWith(prefix));
+    const name = rule ? rule[1] + key.slice(rule[0].length) : key;
+    // defineProperty: a key such as `__proto__` stays an ordinary entry
+    Object.defineProperty(out, name, { value: dict[key], enumerable: true, writable: true, configurable: true });
+  }
+  return { dict: out, layout };
+}

@@ -4,6 +4,7 @@
  * shortcut, as in the official `pose_hrnet.py`. Input/output `[N, H, W, C]`.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { GraphValue, NetworkGraph } from './graph';
 import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, joinName, sumRelu } from './nn';
 
 export type BlockType = 'BASIC' | 'BOTTLENECK';
@@ -14,6 +15,8 @@ export const BLOCK_EXPANSION: Record<BlockType, number> = { BASIC: 1, BOTTLENECK
 /** A residual unit. */
 export interface ResidualBlock {
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D;
+  /** Appends the block's eval-mode operations to the network's description (see `./graph`). */
+  describe(graph: NetworkGraph, x: GraphValue): GraphValue;
 }
 
 /** Arguments shared by both block types. */
@@ -38,6 +41,15 @@ class Downsample {
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
     return convBn(this.conv, this.bn, x, opts, false);
   }
+
+  describe(graph: NetworkGraph, x: GraphValue): GraphValue {
+    return this.bn.describe(graph, this.conv.describe(graph, x));
+  }
+}
+
+/** The residual sum `<name>.add` of a block and its ReLU `<name>.relu`. */
+function describeResidual(graph: NetworkGraph, name: string, out: GraphValue, residual: GraphValue): GraphValue {
+  return graph.relu(joinName(name, 'relu'), graph.add(joinName(name, 'add'), [out, residual]));
 }
 
 /** `BasicBlock`: conv3×3(stride) → BN → ReLU → conv3×3 → BN, + shortcut, ReLU. */
@@ -48,7 +60,12 @@ export class BasicBlock implements ResidualBlock {
   private readonly bn2: BatchNorm2d;
   private readonly downsample: Downsample | null;
 
-  constructor(store: ParamStore, name: string, args: BlockArgs, init: Initializer) {
+  constructor(
+    store: ParamStore,
+    readonly name: string,
+    args: BlockArgs,
+    init: Initializer,
+  ) {
     const stride = args.stride ?? 1;
     this.conv1 = new Conv2d(store, joinName(name, 'conv1'), { inChannels: args.inplanes, outChannels: args.planes, kernelSize: 3, stride, padding: 1 }, init);
     this.bn1 = new BatchNorm2d(store, joinName(name, 'bn1'), args.planes);
@@ -66,6 +83,13 @@ export class BasicBlock implements ResidualBlock {
       return sumRelu([out, residual], opts);
     });
   }
+
+  describe(graph: NetworkGraph, x: GraphValue): GraphValue {
+    let out = graph.relu(joinName(this.name, 'bn1', 'relu'), this.bn1.describe(graph, this.conv1.describe(graph, x)));
+    out = this.bn2.describe(graph, this.conv2.describe(graph, out));
+    const residual = this.downsample ? this.downsample.describe(graph, x) : x;
+    return describeResidual(graph, this.name, out, residual);
+  }
 }
 
 /** `Bottleneck`: conv1×1 → BN → ReLU → conv3×3(stride) → BN → ReLU → conv1×1 (×4) → BN, + shortcut, ReLU. */
@@ -78,7 +102,12 @@ export class Bottleneck implements ResidualBlock {
   private readonly bn3: BatchNorm2d;
   private readonly downsample: Downsample | null;
 
-  constructor(store: ParamStore, name: string, args: BlockArgs, init: Initializer) {
+  constructor(
+    store: ParamStore,
+    readonly name: string,
+    args: BlockArgs,
+    init: Initializer,
+  ) {
     const stride = args.stride ?? 1;
     const out = args.planes * BLOCK_EXPANSION.BOTTLENECK;
     this.conv1 = new Conv2d(store, joinName(name, 'conv1'), { inChannels: args.inplanes, outChannels: args.planes, kernelSize: 1 }, init);
@@ -100,6 +129,14 @@ export class Bottleneck implements ResidualBlock {
       const residual = this.downsample ? this.downsample.apply(x, opts) : x;
       return sumRelu([out, residual], opts);
     });
+  }
+
+  describe(graph: NetworkGraph, x: GraphValue): GraphValue {
+    let out = graph.relu(joinName(this.name, 'bn1', 'relu'), this.bn1.describe(graph, this.conv1.describe(graph, x)));
+    out = graph.relu(joinName(this.name, 'bn2', 'relu'), this.bn2.describe(graph, this.conv2.describe(graph, out)));
+    out = this.bn3.describe(graph, this.conv3.describe(graph, out));
+    const residual = this.downsample ? this.downsample.describe(graph, x) : x;
+    return describeResidual(graph, this.name, out, residual);
   }
 }
 
@@ -134,5 +171,12 @@ export function makeBlockSequence(
 export function applySequence(blocks: ResidualBlock[], x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
   let y = x;
   for (const b of blocks) y = b.apply(y, opts);
+  return y;
+}
+
+/** Describes a block sequence in order (see `./graph`). */
+export function describeSequence(blocks: ResidualBlock[], graph: NetworkGraph, x: GraphValue): GraphValue {
+  let y = x;
+  for (const b of blocks) y = b.describe(graph, y);
   return y;
 }

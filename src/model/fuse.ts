@@ -9,9 +9,10 @@
  * The contributions are summed in order j = 0 … n−1 and followed by a ReLU.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { GraphValue, NetworkGraph } from './graph';
 import { ConvBn, ForwardOptions, Initializer, ParamStore, joinName, sumRelu } from './nn';
 
-type Path = { kind: 'identity' } | { kind: 'up'; unit: ConvBn; factor: number } | { kind: 'down'; chain: ConvBn[] };
+type Path = { kind: 'identity' } | { kind: 'up'; unit: ConvBn; factor: number; name: string } | { kind: 'down'; chain: ConvBn[] };
 
 /**
  * Nearest-neighbour upsampling by an integer factor, `[N, H, W, C]` → `[N, H·f, W·f, C]`
@@ -47,7 +48,13 @@ export class FuseLayer {
    * @param numOutputs how many output branches to build (all, or only the highest resolution
    *   for the last module of the last stage)
    */
-  constructor(store: ParamStore, name: string, channels: number[], numOutputs: number, init: Initializer) {
+  constructor(
+    store: ParamStore,
+    readonly name: string,
+    channels: number[],
+    numOutputs: number,
+    init: Initializer,
+  ) {
     const n = channels.length;
     for (let i = 0; i < numOutputs; i++) {
       const row: Path[] = [];
@@ -59,7 +66,8 @@ export class FuseLayer {
             { inChannels: channels[j], outChannels: channels[i], kernelSize: 1, relu: false },
             init,
           );
-          row.push({ kind: 'up', unit, factor: 2 ** (j - i) });
+          // The official nn.Upsample is slot 2 of the Sequential (after conv and BN).
+          row.push({ kind: 'up', unit, factor: 2 ** (j - i), name: joinName(name, i, j, 2) });
         } else if (j === i) {
           row.push({ kind: 'identity' });
         } else {
@@ -103,5 +111,26 @@ export class FuseLayer {
       case 'down':
         return path.chain.reduce((y, unit) => unit.apply(y, opts), x);
     }
+  }
+
+  /**
+   * Appends the fuse to the network's description (see `./graph`): per output i, the routed terms,
+   * their sum `<name>.i.add` and its ReLU `<name>.i.relu`.
+   * @param xs the branch outputs, highest resolution first
+   */
+  describe(graph: NetworkGraph, xs: GraphValue[]): GraphValue[] {
+    return this.paths.map((row, i) => {
+      const terms = row.map((path, j) => {
+        switch (path.kind) {
+          case 'identity':
+            return xs[j];
+          case 'up':
+            return graph.upsample(path.name, path.unit.describe(graph, xs[j]), path.factor);
+          case 'down':
+            return path.chain.reduce((y, unit) => unit.describe(graph, y), xs[j]);
+        }
+      });
+      return graph.relu(joinName(this.name, i, 'relu'), graph.add(joinName(this.name, i, 'add'), terms));
+    });
   }
 }

@@ -4,8 +4,9 @@
  * `fuse_layers.*`. A single-branch module has no fuse layer.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BLOCK_EXPANSION, BlockType, ResidualBlock, applySequence, makeBlockSequence } from './blocks';
+import { BLOCK_EXPANSION, BlockType, ResidualBlock, applySequence, describeSequence, makeBlockSequence } from './blocks';
 import { FuseLayer } from './fuse';
+import type { GraphValue, NetworkGraph } from './graph';
 import { ForwardOptions, Initializer, ParamStore, joinName } from './nn';
 
 /** Arguments of {@link HighResolutionModule}. */
@@ -55,5 +56,11 @@ export class HighResolutionModule {
   apply(xs: tf.Tensor4D[], opts: ForwardOptions): tf.Tensor4D[] {
     const ys = this.branches.map((blocks, i) => applySequence(blocks, xs[i], opts));
     return this.fuse ? this.fuse.apply(ys, opts) : ys;
+  }
+
+  /** Appends the module to the network's description (see `./graph`): the branches, then the fuse. */
+  describe(graph: NetworkGraph, xs: GraphValue[]): GraphValue[] {
+    const ys = this.branches.map((blocks, i) => describeSequence(blocks, graph, xs[i]));
+    return this.fuse ? this.fuse.describe(graph, ys) : ys;
   }
 }

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConvInit } from '../config/schema';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, type BatchNormTrainAttrs } from '../backend/batch-norm-kernel';
+import type { GraphValue, NetworkGraph } from './graph';
 
 /** PyTorch's BatchNorm defaults, used by every BN of the official model. */
 export const BN_EPS = 1e-5;
@@ -229,6 +230,19 @@ export class Conv2d {
     opts?.onConv?.(this, x.shape, y.shape);
     return this.bias ? tf.add(y, this.bias) : y;
   }
+
+  /** Appends this convolution to the network's description (see `./graph`). */
+  describe(graph: NetworkGraph, x: GraphValue): GraphValue {
+    return graph.conv(this.name, x, {
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      weight: this.weight,
+      bias: this.bias,
+    });
+  }
 }
 
 /**
@@ -263,6 +277,17 @@ export class BatchNorm2d {
     if (opts.training) throw new Error(`${this.name}: train-mode BatchNorm runs through convBn`);
     // The op the stock tfjs-layers BatchNormalization runs, so an exported model computes the same.
     return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, BN_EPS) as tf.Tensor4D;
+  }
+
+  /** Appends this eval-mode BatchNorm to the network's description (see `./graph`). */
+  describe(graph: NetworkGraph, x: GraphValue): GraphValue {
+    return graph.batchNorm(this.name, x, {
+      eps: BN_EPS,
+      gamma: this.weight,
+      beta: this.bias,
+      mean: this.runningMean,
+      variance: this.runningVar,
+    });
   }
 
   /** PyTorch's running-statistics update from a batch's mean and biased variance over `count` positions. */
@@ -320,7 +345,12 @@ export class ConvBn {
   readonly bn: BatchNorm2d;
   readonly relu: boolean;
 
-  constructor(store: ParamStore, name: string, args: ConvBnArgs, init: Initializer) {
+  constructor(
+    store: ParamStore,
+    readonly name: string,
+    args: ConvBnArgs,
+    init: Initializer,
+  ) {
     this.conv = new Conv2d(store, joinName(name, 0), args, init);
     this.bn = new BatchNorm2d(store, joinName(name, 1), args.outChannels);
     this.relu = args.relu;
@@ -328,6 +358,12 @@ export class ConvBn {
 
   apply(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
     return convBn(this.conv, this.bn, x, opts, this.relu);
+  }
+
+  /** conv `<name>.0`, BN `<name>.1` and, with `relu`, the ReLU `<name>.2` (the `nn.Sequential` slot). */
+  describe(graph: NetworkGraph, x: GraphValue): GraphValue {
+    const y = this.bn.describe(graph, this.conv.describe(graph, x));
+    return this.relu ? graph.relu(joinName(this.name, 2), y) : y;
   }
 }
 

@@ -8,7 +8,8 @@
  * Every parameter is a `tf.Variable` named by its official state-dict key.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BLOCK_EXPANSION, ResidualBlock, applySequence, makeBlockSequence } from './blocks';
+import { BLOCK_EXPANSION, ResidualBlock, applySequence, describeSequence, makeBlockSequence } from './blocks';
+import { NetworkGraph } from './graph';
 import { HighResolutionModule } from './hr-module';
 import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, seededInitializer, zeroInitializer } from './nn';
 import { TransitionLayer } from './transition';
@@ -146,6 +147,26 @@ export class PoseHRNet {
       for (const m of stage.modules) ys = m.apply(ys, opts);
     });
     return this.finalLayer.apply(ys[0], opts);
+  }
+
+  /**
+   * The network's description of itself (see `./graph`): the eval-mode operations of
+   * {@link forward}, in order, with the model's own weight variables (shared, not copied: the
+   * description sees later weight changes and must not outlive the model). Exporters build their
+   * formats from it. Images `[N, H, W, 3]` in, heatmaps `[N, H/4, W/4, NUM_JOINTS]` out.
+   */
+  describe(): NetworkGraph {
+    const graph = new NetworkGraph(3);
+    let y = graph.relu('bn1.relu', this.bn1.describe(graph, this.conv1.describe(graph, graph.input)));
+    y = graph.relu('bn2.relu', this.bn2.describe(graph, this.conv2.describe(graph, y)));
+    y = describeSequence(this.layer1, graph, y);
+    let ys = [y];
+    this.stages.forEach((stage, s) => {
+      ys = this.transitions[s].describe(graph, ys);
+      for (const m of stage.modules) ys = m.describe(graph, ys);
+    });
+    graph.setOutput(this.finalLayer.describe(graph, ys[0]));
+    return graph;
   }
 
   /**

@@ -6,6 +6,7 @@
  * (`transitionK.i.j.{0,1}`), the last of which outputs the new width.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { GraphValue, NetworkGraph } from './graph';
 import { ConvBn, ForwardOptions, Initializer, ParamStore, joinName } from './nn';
 
 type BranchTransform = { kind: 'identity' } | { kind: 'adapt'; unit: ConvBn } | { kind: 'new'; chain: ConvBn[] };
@@ -63,6 +64,21 @@ export class TransitionLayer {
           return b.unit.apply(xs[i], opts);
         case 'new':
           return b.chain.reduce((y, unit) => unit.apply(y, opts), last);
+      }
+    });
+  }
+
+  /** Appends the transition to the network's description (see `./graph`); same routing as {@link apply}. */
+  describe(graph: NetworkGraph, xs: GraphValue[]): GraphValue[] {
+    const last = xs[xs.length - 1];
+    return this.branches.map((b, i) => {
+      switch (b.kind) {
+        case 'identity':
+          return xs[i];
+        case 'adapt':
+          return b.unit.describe(graph, xs[i]);
+        case 'new':
+          return b.chain.reduce((y, unit) => unit.describe(graph, y), last);
       }
     });
   }

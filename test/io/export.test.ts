@@ -244,12 +244,13 @@ describe('buildLayersModel', () => {
     model.dispose();
   });
 
-  it('names the missing key when the weights and MODEL.EXTRA disagree', () => {
+  it('names the key when the weights and the network description disagree', () => {
     const model = createPoseHRNet(parityConfig());
-    // The same weights described by a config with one more stage-3 module.
-    const wrong = Object.create(model) as PoseHRNet;
-    Object.defineProperty(wrong, 'extra', { value: { ...model.extra, STAGE3: { ...model.extra.STAGE3, NUM_MODULES: 3 } } });
-    expect(() => buildLayersModel(wrong)).toThrow(/the model has no stage3\.2\.branches\.0\.0\.conv1\.weight/);
+    // A weight no module describes (as if a stage-3 module were in the weights but not in the network).
+    model.params.add('stage3.2.branches.0.0.conv1.weight', 'parameter', tf.zeros([3, 3, 8, 8]));
+    expect(() => buildLayersModel(model)).toThrow(
+      /the model has stage3\.2\.branches\.0\.0\.conv1\.weight, which the network's description does not use/,
+    );
     model.dispose();
   });
 });

@@ -16,7 +16,7 @@ import {
   unpickle,
 } from '../../src/io/pickle';
 import { PARITY_DIR } from '../helpers/fixtures';
-import { Float, PickleWriter, Tuple } from '../helpers/pickle-writer';
+import { Float, PickleWriter, Tuple } from '../../src/io/pickle-writer';
 
 /** Runs `fn` and returns the error it throws (fails the test when it does not throw). */
 function thrown(fn: () => unknown): Error {

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { unzipSync, zipSync } from 'fflate';
 import { PickleDict, PickleError, PickleSecurityError } from '../../src/io/pickle';
 import {
+  NumpyArray,
   PthError,
   PthTensorData,
   StateDict,
@@ -15,7 +16,7 @@ import {
   readPthObject,
 } from '../../src/io/pth';
 import { PARITY_DIR, readF32, readFixtureJson } from '../helpers/fixtures';
-import { Float, PickleWriter, Tuple, contiguousStride, writeTensor } from '../helpers/pickle-writer';
+import { Float, PickleWriter, Tuple, contiguousStride, writeTensor } from '../../src/io/pickle-writer';
 
 interface KeyEntry {
   key: string;
@@ -311,6 +312,52 @@ describe('training checkpoints (weights.pth storages re-packed with a hand-writt
     expect(top.get('perf')).toBe(perf);
     expect(top.get('step')).toBe(-42);
     expectBitIdentical(readPth(file)['bn1.weight'].data, weights['bn1.weight'].data);
+  });
+
+  test('numpy arrays beside the weights (mmpose meta: OKS sigmas, joint weights) are read as NumpyArray', () => {
+    /** `numpy.core.multiarray._reconstruct(numpy.ndarray, (0,), b'b')` + BUILD `(1, shape, dtype, False, data)`. */
+    const numpyArray = (w: PickleWriter, code: string, shape: number[], data: Uint8Array | null, items: string[] = []): void => {
+      w.global('numpy.core.multiarray', '_reconstruct').global('numpy', 'ndarray').int(0).tupleN(1);
+      w.global('_codecs', 'encode').str('b').str('latin1').tupleN(2).reduce().tupleN(3).reduce();
+      w.mark().int(1).value(new Tuple(shape));
+      w.global('numpy', 'dtype').str(code).bool(false).bool(true).tupleN(3).reduce();
+      w.value(new Tuple([3, code === 'O' ? '|' : '<', null, null, null, -1, -1, 63])).build();
+      w.bool(false);
+      if (data === null) w.value(items);
+      else w.global('_codecs', 'encode').str(String.fromCharCode(...data)).str('latin1').tupleN(2).reduce();
+      w.tuple().build();
+    };
+    const sigmas = Float32Array.of(0.026, 0.025, 0.035);
+    const w = new PickleWriter().proto().emptyDict().mark();
+    w.str('meta').emptyDict().mark().str('dataset_meta').emptyDict().mark();
+    w.str('sigmas');
+    numpyArray(w, 'f4', [3], new Uint8Array(sigmas.buffer));
+    w.str('flip_pairs');
+    numpyArray(w, 'i8', [1, 2], new Uint8Array(BigInt64Array.of(1n, 2n).buffer));
+    w.str('names');
+    numpyArray(w, 'O', [2], null, ['nose', 'left_eye']);
+    w.setitems().setitems();
+    w.str('state_dict').emptyDict().str('backbone.bn1.weight');
+    writeTensor(w, { storageType: 'FloatStorage', key: '1', numel: 64, offset: 0, shape: [64], stride: [1] });
+    w.setitem().setitems().stop();
+    const file = path.join(tmpDir(), 'ndarray.pth');
+    fs.writeFileSync(file, zipArchive('nd', { 'data.pkl': w.toBytes(), 'data/1': storages['data/1'] }));
+    const meta = (readPthObject(file) as PickleDict).get('meta') as PickleDict;
+    const datasetMeta = meta.get('dataset_meta') as PickleDict;
+    const s = datasetMeta.get('sigmas') as NumpyArray;
+    expect(s).toBeInstanceOf(NumpyArray);
+    expect({ shape: s.shape, dtype: s.dtype, values: s.values }).toEqual({ shape: [3], dtype: 'f4', values: Array.from(sigmas) });
+    expect((datasetMeta.get('flip_pairs') as NumpyArray).values).toEqual([1, 2]);
+    expect((datasetMeta.get('names') as NumpyArray).values).toEqual(['nose', 'left_eye']);
+    expectBitIdentical(readPth(file)['backbone.bn1.weight'].data, weights['bn1.weight'].data);
+
+    // Data that does not fit the shape is refused.
+    const bad = new PickleWriter().proto();
+    numpyArray(bad, 'f4', [4], new Uint8Array(sigmas.buffer));
+    bad.stop();
+    const badFile = path.join(tmpDir(), 'bad-ndarray.pth');
+    fs.writeFileSync(badFile, zipArchive('bad', { 'data.pkl': bad.toBytes() }));
+    expect(() => readPthObject(badFile)).toThrow(/numpy array: 12 bytes for 4 elements of 'f4'/);
   });
 
   test('a big-endian archive (byteorder = big) is byte-swapped', () => {

@@ -1,6 +1,9 @@
 /**
- * A small pickle writer for building pickle streams (well-formed or hostile) byte by byte in tests.
- * Each method appends one opcode with its argument; `value` appends a whole simple value.
+ * A small Python pickle writer: each method appends one opcode with its argument, `value` appends a
+ * whole simple value. The `.pth` writer (`./pth-writer`) builds state dicts with it, and the tests
+ * build well-formed and hostile streams with it (`raw` appends any bytes).
+ *
+ * Every method but `raw` writes an opcode that the restricted reader of `./pickle` accepts.
  */
 
 /** A Python tuple for {@link PickleWriter.value}. */
@@ -25,6 +28,7 @@ export type WritableValue =
   | WritableValue[]
   | { [key: string]: WritableValue };
 
+/** Appends pickle opcodes to a growing byte stream. */
 export class PickleWriter {
   private readonly bytes: number[] = [];
 
