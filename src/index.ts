@@ -31,6 +31,11 @@ export { renderSyntheticDataset } from './data/synthetic';
 export { COCO_META, MPII_META, metaFromCocoCategory } from './data/keypoint-meta';
 export type { KeypointMeta } from './data/keypoint-meta';
 
+export { codecOf, codecSpecOf, createCodec, darkCodec, msraCodec, udpCodec } from './codec/codecs';
+export type { CodecName, CodecSpec, HeatmapCodec } from './codec/heatmap-codec';
+export { getMaxPreds } from './codec/argmax';
+export { flipTestAverage } from './codec/flip';
+
 export { train } from './train/trainer';
 export type { TrainOptions, TrainResult } from './train/trainer';
 export { trainStep } from './train/train-step';
@@ -38,6 +43,5 @@ export { trainStep } from './train/train-step';
 export { predictDataset, evaluateCoco } from './eval/evaluate';
 export { evaluateCocoKeypoints, formatCocoSummary } from './eval/coco-eval';
 export { evaluatePckh, formatPckhTable } from './eval/pckh';
-export { getFinalPreds, getMaxPreds } from './eval/decode';
 
 export { buildLayersModel, exportModel } from './io/export';

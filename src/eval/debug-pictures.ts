@@ -11,7 +11,8 @@ import type { PoseHRNet } from '../model/pose-hrnet';
 import { renderHeatmapGrid } from '../viz/heatmaps';
 import { renderJointsGrid } from '../viz/grid';
 import { savePng } from '../viz/save-png';
-import { getMaxPreds, nhwcToNchw } from './decode';
+import { getMaxPreds } from '../codec/argmax';
+import { nhwcToNchw } from '../codec/layout';
 
 /** Options of {@link saveDebugPictures}. */
 export interface DebugPictureOptions {

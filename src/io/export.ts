@@ -23,11 +23,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { codecOf } from '../codec/codecs';
+import { describeCrop, describeDecoding } from '../codec/describe';
+import type { CodecName } from '../codec/heatmap-codec';
 import type { Config } from '../config/schema';
-import { cocoAnnotationFile } from '../data/coco';
-import { applyMetaOverrides, datasetRoot, readJsonFile } from '../data/dataset';
 import { IMAGE_MEAN, IMAGE_STD } from '../data/image';
-import { COCO_META, CocoCategory, KeypointMeta, MPII_META, metaFromCocoCategory } from '../data/keypoint-meta';
+import type { KeypointMeta } from '../data/keypoint-meta';
+import { keypointMetaOfConfig } from '../data/keypoint-meta-of-config';
 import { PIXEL_STD } from '../data/transforms';
 import type { BlockType } from '../model/blocks';
 import { BN_EPS, BN_MOMENTUM } from '../model/nn';
@@ -294,10 +296,10 @@ export interface ExportCrop {
   steps: string[];
 }
 
-/** Heatmap decoding (official `get_final_preds`). */
+/** Heatmap decoding: the config's codec (`msra`: official `get_final_preds`; `dark`; `udp`). */
 export interface ExportDecode {
-  method: 'argmax-quarter-offset';
-  /** `TEST.POST_PROCESS`: apply the quarter-pixel refinement. */
+  method: CodecName;
+  /** `TEST.POST_PROCESS`: apply the codec's sub-pixel refinement. */
   postProcess: boolean;
   /** `TEST.FLIP_TEST`: average with the flipped-back prediction of the mirrored crop. */
   flipTest: boolean;
@@ -341,45 +343,7 @@ export interface HrnetExportMeta {
   decode: ExportDecode;
 }
 
-/**
- * The keypoint meta of a config's dataset: COCO / MPII built in; for `custom` and `synthetic` the
- * first keypoint category of the annotation file when it can be read, else generic names; then the
- * config's own meta keys (`DATASET.KEYPOINT_META`, `KEYPOINT_NAMES`, `FLIP_PAIRS`, …).
- * @returns the meta and notes on what could not be used
- */
-export function keypointMetaOfConfig(config: Config): { meta: KeypointMeta; warnings: string[] } {
-  const k = config.MODEL.NUM_JOINTS;
-  const kind = config.DATASET.DATASET;
-  const warnings: string[] = [];
-  const generic = (): KeypointMeta =>
-    metaFromCocoCategory({ name: kind, keypoints: Array.from({ length: k }, (_, i) => `keypoint_${i}`) }).meta;
-  let base: KeypointMeta | null = null;
-  if (kind === 'coco' && k === COCO_META.keypointNames.length) base = COCO_META;
-  else if (kind === 'mpii' && k === MPII_META.keypointNames.length) base = MPII_META;
-  const root = datasetRoot(config);
-  if (base === null && (kind === 'custom' || kind === 'synthetic')) {
-    for (const split of ['train', 'test'] as const) {
-      const { file } = cocoAnnotationFile(config, split, root);
-      if (!fs.existsSync(file)) continue;
-      const data = readJsonFile(file, 'annotation file') as { categories?: CocoCategory[] };
-      const cat = (data.categories ?? []).find((c) => Array.isArray(c.keypoints) && c.keypoints.length === k);
-      if (cat) {
-        const inferred = metaFromCocoCategory(cat);
-        warnings.push(...inferred.warnings);
-        base = inferred.meta;
-        break;
-      }
-    }
-  }
-  if (base === null) {
-    warnings.push(
-      `no keypoint names for ${k} joints of dataset ${JSON.stringify(kind)}; exported generic names keypoint_0 … keypoint_${k - 1} ` +
-        `and no flip pairs (set DATASET.KEYPOINT_NAMES / FLIP_PAIRS or DATASET.KEYPOINT_META)`,
-    );
-    base = generic();
-  }
-  return { meta: applyMetaOverrides(base, config, root), warnings };
-}
+export { keypointMetaOfConfig } from '../data/keypoint-meta-of-config';
 
 /**
  * The `hrnet-meta.json` of a model trained with `config`.
@@ -395,6 +359,7 @@ export function buildExportMeta(config: Config, inputSize: [number, number], met
     );
   }
   const rgb = config.DATASET.COLOR_RGB;
+  const codec = codecOf(config);
   return {
     format: EXPORT_FORMAT,
     version: EXPORT_VERSION,
@@ -421,8 +386,7 @@ export function buildExportMeta(config: Config, inputSize: [number, number], met
       steps: [
         'box [x, y, bw, bh] → center = [x + bw/2, y + bh/2]',
         'widen bw or heighten bh so bw / bh = aspectRatio; scale = [bw, bh] / pixelStd · boxEnlargement',
-        `crop = warpAffine(image, getAffineTransform(center, scale, 0, inputSize)), bilinear: the scale·pixelStd box ` +
-          `around center mapped onto the ${w}×${h} input`,
+        describeCrop(codec, [w, h]),
       ],
     },
     keypoints: {
@@ -432,20 +396,11 @@ export function buildExportMeta(config: Config, inputSize: [number, number], met
       oksSigmas: [...meta.sigmas],
     },
     decode: {
-      method: 'argmax-quarter-offset',
+      method: codec.name,
       postProcess: config.TEST.POST_PROCESS,
       flipTest: config.TEST.FLIP_TEST,
-      shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-      steps: [
-        'per joint k: maxval = max of heatmap[:, :, k]; (x, y) = its first argmax in row-major order; if maxval <= 0 then (x, y) = (0, 0)',
-        'postProcess: px = floor(x + 0.5), py = floor(y + 0.5); if 1 < px < W - 1 and 1 < py < H - 1: ' +
-          'x += 0.25 · sign(hm[py][px + 1] − hm[py][px − 1]), y += 0.25 · sign(hm[py + 1][px] − hm[py − 1][px])',
-        'image coords = inverse affine getAffineTransform(center, scale, 0, heatmapSize, inv=1) applied to (x, y); ' +
-          'with no rotation: X = center[0] + (x − W/2)·k, Y = center[1] + (y − H/2)·k, k = scale[0]·pixelStd / W (W, H: heatmap size)',
-        'score of joint k = maxval',
-        'flipTest: run the mirrored crop too, mirror its heatmaps back along x, swap the flipPairs channels, ' +
-          'shift one pixel right when shiftHeatmap (column x ← x − 1, column 0 kept), and average with the plain heatmaps before decoding',
-      ],
+      shiftHeatmap: codec.flipTest([]).shift,
+      steps: describeDecoding(codec),
     },
   };
 }

@@ -17,7 +17,7 @@ import { createDataset, KeypointDataset } from '../data/dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { createLoader, defaultWorkerCount, SampleWorkerPool } from '../data/loader';
 import { heatmapAccuracy } from '../eval/accuracy';
-import { nhwcToNchw } from '../eval/decode';
+import { nhwcToNchw } from '../codec/layout';
 import { saveDebugPictures } from '../eval/debug-pictures';
 import { evaluateCoco, FlipTest, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
 import { readCheckpoint, saveModelCheckpoint, StateValue, writeFileAtomic } from '../io/checkpoint';
