@@ -22,7 +22,7 @@ export { jointsMseLoss, jointsOhkmMseLoss } from './train/loss';
 export { Adam, SGD, createOptimizer } from './train/optim';
 export type { Optimizer, OptimizerState } from './train/optim';
 
-export { createDataset } from './data/dataset';
+export { createDataset } from './data/create-dataset';
 export type { KeypointDataset, DatasetRecord, DatasetSplit } from './data/dataset';
 export { JointsDataset, sampleOptionsFromConfig } from './data/joints-dataset';
 export { createLoader } from './data/loader';

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Argv, CommandModule } from 'yargs';
 import { applyOverrides } from '../config/load';
 import type { Config } from '../config/schema';
-import { createDataset } from '../data/dataset';
+import { createDataset } from '../data/create-dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { CocoKeypointStats, cocoStatsNameValue } from '../eval/coco-eval';
 import { DatasetPredictions, evaluateCoco, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';

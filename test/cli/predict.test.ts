@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { imageIdOfFile, PredictionFile, readBoxesFile } from '../../src/cli/predict';
 import { applyOverrides, loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
-import { createDataset } from '../../src/data/dataset';
+import { createDataset } from '../../src/data/create-dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../../src/data/joints-dataset';
 import { codecOf } from '../../src/codec/codecs';
 import { cleanBox } from '../../src/data/transforms';
