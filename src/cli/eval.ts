@@ -15,7 +15,7 @@ import { createDataset } from '../data/create-dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { CocoKeypointStats, cocoStatsNameValue } from '../eval/coco-eval';
 import { DatasetPredictions, evaluateCoco, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
-import { formatNameValueTable } from '../eval/pckh';
+import { formatNameValueTable } from '../eval/name-value-table';
 import { loadModelFromCheckpoint, resolveCheckpointPath, writeFileAtomic } from '../io/checkpoint';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { ReplicaPool } from '../train/replicas';

@@ -4,9 +4,10 @@
  * shortcut, as in the official `pose_hrnet.py`. Input/output `[N, H, W, C]`.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BlockType } from '../config/schema';
 import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, joinName, sumRelu } from './nn';
 
-export type BlockType = 'BASIC' | 'BOTTLENECK';
+export type { BlockType } from '../config/schema';
 
 /** Channel expansion of each block type (`BasicBlock.expansion`, `Bottleneck.expansion`). */
 export const BLOCK_EXPANSION: Record<BlockType, number> = { BASIC: 1, BOTTLENECK: 4 };
