@@ -3,12 +3,15 @@
  *
  * Names (the CLI's `--backend` and the `HRNET_BACKEND` variable take the same):
  * - `node-gpu`: `@tensorflow/tfjs-node-gpu` (libtensorflow with CUDA; tfjs backend `tensorflow`)
+ * - `webgpu`: `@tensorflow/tfjs-backend-webgpu` on a WebGPU adapter (Dawn's Node bindings from the `webgpu`
+ *   package: Vulkan, Metal or D3D12, any vendor, no CUDA toolkit; see `webgpu.ts`)
  * - `node`: `@tensorflow/tfjs-node` (libtensorflow on the CPU; tfjs backend `tensorflow`)
  * - `wasm`: `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD) with the project's training kernels
  * - `cpu`: the pure-JavaScript backend (slow; always available)
  * The tfjs-side names `tensorflow`, `tensorflow-gpu`, `tfjs-node`, `tfjs-node-gpu` are accepted as aliases.
  *
- * Without a choice the first that loads of node-gpu → node → wasm → cpu is used. Both tfjs-node
+ * Without a choice the first that loads of node-gpu → webgpu → node → wasm → cpu is used: `node-gpu` only
+ * when TensorFlow actually registers a GPU device, `webgpu` only on a hardware adapter. Both tfjs-node
  * packages are optional dependencies; they register with the `@tensorflow/tfjs` core this project
  * imports when they resolve it to the same installed copy (same version, deduplicated).
  */
@@ -17,14 +20,15 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingGradients } from './gradients';
 import { registerCpuTrainingKernels, registerWasmTrainingKernels } from './fallback-kernels';
 import { requireOptional } from './optional';
+import { AdapterDescription, WebGpuUnavailableError, formatAdapter, registerWebGpuBackend } from './webgpu';
 
 export { requireOptional };
 
 /** A backend as users name it. */
-export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export type BackendName = 'node-gpu' | 'webgpu' | 'node' | 'wasm' | 'cpu';
 
-/** Automatic selection order. */
-export const BACKEND_ORDER: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+/** Automatic selection order (`webgpu` only on a hardware adapter). */
+export const BACKEND_ORDER: readonly BackendName[] = ['node-gpu', 'webgpu', 'node', 'wasm', 'cpu'];
 
 /** What `initBackend` settled on. */
 export interface BackendInfo {
@@ -38,6 +42,8 @@ export interface BackendInfo {
   details: string;
   /** Backends tried before this one during automatic selection, each with why it was not used. */
   skipped: string[];
+  /** The GPU adapter (webgpu only). */
+  adapter?: AdapterDescription;
 }
 
 /** Options of `initBackend`. */
@@ -48,6 +54,8 @@ export interface InitBackendOptions {
   quiet?: boolean;
   /** Where the line goes; default `console.error`, so that stdout stays clean for JSON output. */
   log?: (msg: string) => void;
+  /** WebGPU only: which GPU (an entry of the config's `GPUS`, an index into Dawn's adapters). */
+  gpu?: number;
 }
 
 const ALIASES: Readonly<Record<string, BackendName>> = {
@@ -55,6 +63,8 @@ const ALIASES: Readonly<Record<string, BackendName>> = {
   'tfjs-node-gpu': 'node-gpu',
   'tensorflow-gpu': 'node-gpu',
   gpu: 'node-gpu',
+  webgpu: 'webgpu',
+  dawn: 'webgpu',
   node: 'node',
   'tfjs-node': 'node',
   tensorflow: 'node',
@@ -110,8 +120,16 @@ async function activate(tfBackend: string, name: BackendName): Promise<void> {
   await tf.ready();
 }
 
-/** Loads and activates one backend; throws `BackendUnavailableError` if it cannot. */
-async function load(name: BackendName): Promise<Omit<BackendInfo, 'skipped'>> {
+/** Whether the active tfjs-node backend computes on a GPU (TensorFlow found CUDA and a device). */
+function usesGpuDevice(): boolean {
+  return (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+}
+
+/**
+ * Loads and activates one backend; throws `BackendUnavailableError` if it cannot. `explicit`: the user
+ * named it (a software WebGPU adapter is then accepted).
+ */
+async function load(name: BackendName, explicit: boolean, gpu?: number): Promise<Omit<BackendInfo, 'skipped'>> {
   const tfjsVersion = tf.version.tfjs;
   switch (name) {
     case 'node-gpu':
@@ -134,8 +152,25 @@ async function load(name: BackendName): Promise<Omit<BackendInfo, 'skipped'>> {
         );
       }
       await activate('tensorflow', name);
+      if (name === 'node-gpu' && !usesGpuDevice()) {
+        throw new BackendUnavailableError(
+          name,
+          '@tensorflow/tfjs-node-gpu loaded but TensorFlow registered no GPU device (it needs CUDA 11.2 and cuDNN 8.1 libraries on the library path)',
+        );
+      }
       const nodeVersion = mod.version?.['tfjs-node'] ?? mod.version?.['tfjs-node-gpu'];
       return { name, tfBackend: 'tensorflow', tfjsVersion, details: `${pkg.replace('@tensorflow/', '')} ${nodeVersion ?? '?'}` };
+    }
+    case 'webgpu': {
+      let reg;
+      try {
+        reg = await registerWebGpuBackend({ allowSoftware: explicit, gpu });
+      } catch (err) {
+        if (err instanceof WebGpuUnavailableError) throw new BackendUnavailableError(name, err.reason);
+        throw err;
+      }
+      await activate(reg.tfBackend, name);
+      return { name, tfBackend: reg.tfBackend, tfjsVersion, details: formatAdapter(reg.adapter), adapter: reg.adapter };
     }
     case 'wasm': {
       registerWasmTrainingKernels();
@@ -158,7 +193,7 @@ let current: { request: BackendName | 'auto'; info: BackendInfo } | undefined;
 /**
  * Loads and activates the backend, prints `backend: <name> (tfjs <version>, <details>)` and returns
  * what was chosen. With a preferred backend (option or env `HRNET_BACKEND`) exactly that one is
- * loaded or an error says why not; otherwise node-gpu → node → wasm → cpu. Also registers the
+ * loaded or an error says why not; otherwise node-gpu → webgpu → node → wasm → cpu. Also registers the
  * gradients tfjs-core lacks (`gradients.ts`) for whichever backend is chosen. Calling again with the
  * same request while that backend is still active returns the same info without printing.
  */
@@ -174,12 +209,12 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   registerTrainingGradients();
   let info: BackendInfo | undefined;
   if (requested !== undefined) {
-    info = { ...(await load(requested)), skipped: [] };
+    info = { ...(await load(requested, true, opts.gpu)), skipped: [] };
   } else {
     const skipped: string[] = [];
     for (const name of BACKEND_ORDER) {
       try {
-        info = { ...(await load(name)), skipped };
+        info = { ...(await load(name, false)), skipped };
         break;
       } catch (err) {
         if (!(err instanceof BackendUnavailableError)) throw err;

@@ -43,9 +43,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('config', { type: 'string', default: DEFAULT_CONFIG, describe: 'network to measure' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key' })
       .option('batch', { type: 'number', default: 8, describe: 'batch size of training and batched inference' })
-      .option('replicas', { type: 'number', describe: 'data-parallel training replicas, one worker thread each (default one per core)' })
+      .option('replicas', { type: 'number', describe: 'data-parallel training replicas, one worker thread each (default one per core on wasm/cpu, 1 on a GPU)' })
       .option('steps', { type: 'number', default: 3, describe: 'timed steps (median reported) after one warm-up step' })
-      .option('backend', { type: 'string', describe: 'node-gpu | node | wasm | cpu' })
+      .option('backend', { type: 'string', describe: 'node-gpu | webgpu | node | wasm | cpu' })
       .option('annotations', { type: 'string', default: DEFAULT_ANNOTATIONS, describe: 'COCO-format file for the data benchmark (images beside it)' })
       .option('seconds', { type: 'number', default: 10, describe: 'data benchmark duration' })
       .option('workers', { type: 'number', describe: 'data worker threads (default one per core)' })
@@ -61,11 +61,13 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (args.part !== 'data') {
       const config = loadConfig(args.config, args.set);
       console.error(`measuring ${path.basename(args.config)} at batch ${args.batch} (${args.steps} timed steps)…`);
-      const replicas = args.replicas ?? Math.min(args.batch, os.availableParallelism());
+      // One replica per core on the one-core backends (WASM, cpu); one on a GPU, which runs a whole batch.
+      const oneCore = backend.name === 'wasm' || backend.name === 'cpu';
+      const replicas = args.replicas ?? (oneCore ? Math.min(args.batch, os.availableParallelism()) : 1);
       if (!(Number.isInteger(replicas) && replicas >= 1)) throw new UsageError(`--replicas must be a positive integer, got ${args.replicas}`);
       model = await benchmarkModel(config, { batch: args.batch, steps: args.steps, profile: args.profile, replicas });
       Object.assign(out, { config: path.basename(args.config), batch: args.batch, ...model, profile: model.profile?.slice(0, 15) });
-      console.log(`${path.basename(args.config)}, batch ${args.batch}, ${backend.name}:`);
+      console.log(`${path.basename(args.config)}, batch ${args.batch}, ${backend.name}${backend.adapter ? ` on ${backend.details}` : ''}:`);
       const on = model.replicas > 1 ? `, ${model.replicas} data-parallel replicas on worker threads` : ", this thread";
       console.log(`  training   ${model.trainImagesPerSecond.toFixed(2)} images/s (${model.trainStepSeconds.toFixed(2)} s a step${on})`);
       const split = model.replicas > 1 ? ` (split over ${model.replicas} worker threads)` : '';

@@ -16,7 +16,7 @@ export interface GlobalArgs {
 export function withBackend<T>(y: Argv<T>): Argv<T & GlobalArgs> {
   return y.option('backend', {
     type: 'string',
-    describe: 'TF.js backend: node-gpu | node | wasm | cpu (default: the best that loads; env HRNET_BACKEND)',
+    describe: 'TF.js backend: node-gpu | webgpu | node | wasm | cpu (default: the best that loads; env HRNET_BACKEND)',
   });
 }
 

@@ -35,7 +35,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       for (const k of report.unexpected) console.log(`  not in the model (ignored): ${k}`);
       for (const m of report.mismatched) console.log(`  shape differs (kept initial values): ${m.key} model [${m.expected}] file [${m.found}]`);
       const file = path.join(args.out, 'model.ckpt');
-      saveModelCheckpoint(file, model, config);
+      await saveModelCheckpoint(file, model, config);
       console.log(`wrote ${file}`);
     } finally {
       model.dispose();

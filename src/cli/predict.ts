@@ -144,7 +144,7 @@ export function imageIdOfFile(file: string): number | undefined {
  * @param boxes `[B]` person boxes in image pixels
  * @returns `[B]` persons, keypoints `[K][3]` in image pixels
  */
-export function predictPersons(model: PoseHRNet, image: RgbImage, boxes: readonly PersonBox[], opts: PredictPersonsOptions): PredictedPerson[] {
+export async function predictPersons(model: PoseHRNet, image: RgbImage, boxes: readonly PersonBox[], opts: PredictPersonsOptions): Promise<PredictedPerson[]> {
   const [w, h] = model.imageSize;
   const k = model.numJoints;
   const persons: PredictedPerson[] = [];
@@ -176,7 +176,7 @@ export function predictPersons(model: PoseHRNet, image: RgbImage, boxes: readonl
       return opts.flipTest ? flipTestAverage(out, model.forward(tf.reverse(x, 2), { training: false }), flip) : out;
     });
     const [, hh, hw] = heat.shape;
-    const nchw = nhwcToNchw(heat.dataSync(), n, hh, hw, k);
+    const nchw = nhwcToNchw((await heat.data()) as Float32Array, n, hh, hw, k);
     heat.dispose();
     const { preds, maxvals } = opts.codec.decode(nchw, [n, k, hh, hw], centers, scales);
     batch.forEach((box, i) => {
@@ -221,7 +221,7 @@ async function predictWithModel(model: PoseHRNet, config: Config, args: PredictA
   const boxes: PersonBox[] = args.boxes
     ? readBoxesFile(args.boxes, imageIdOfFile(args.image)).filter((b) => b.score >= config.TEST.IMAGE_THRE)
     : [{ bbox: [0, 0, image.width, image.height], score: 1 }];
-  const persons = predictPersons(model, image, boxes, {
+  const persons = await predictPersons(model, image, boxes, {
     flipTest: args.flip ?? config.TEST.FLIP_TEST,
     codec: codecOf(config),
     colorRgb: config.DATASET.COLOR_RGB,

@@ -47,7 +47,7 @@ export interface DatasetPredictions {
 export type { FlipTest } from '../codec/flip';
 
 /** Eval-mode heatmaps `[n, h, w, K]` of `model` for `images` `[n, H, W, 3]`, flip-averaged when `flip` is given. */
-export function inferHeatmaps(model: PoseHRNet, images: Float32Array, n: number, flip?: FlipTest): Float32Array {
+export async function inferHeatmaps(model: PoseHRNet, images: Float32Array, n: number, flip?: FlipTest): Promise<Float32Array> {
   const [w, h] = model.imageSize;
   const heat = tf.tidy(() => {
     const x = tf.tensor4d(images.subarray(0, n * h * w * 3), [n, h, w, 3]);
@@ -55,7 +55,7 @@ export function inferHeatmaps(model: PoseHRNet, images: Float32Array, n: number,
     return flip ? flipTestAverage(out, model.forward(tf.reverse(x, 2), { training: false }), flip) : out;
   });
   try {
-    return heat.dataSync() as Float32Array;
+    return (await heat.data()) as Float32Array;
   } finally {
     heat.dispose();
   }
@@ -88,7 +88,7 @@ export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts
       metas.push(s.meta);
     }
     const flip = opts.flipTest ? opts.codec.flipTest(data.dataset.meta.flipPairs) : undefined;
-    const heat = infer ? await infer(images, n, flip) : inferHeatmaps(model, images, n, flip);
+    const heat = infer ? await infer(images, n, flip) : await inferHeatmaps(model, images, n, flip);
     const [hw, hh] = [w / 4, h / 4];
     const nchw = nhwcToNchw(heat, n, hh, hw, k);
     const { preds, maxvals } = opts.codec.decode(nchw, [n, k, hh, hw], centers, scales);

@@ -180,9 +180,9 @@ export function saveCheckpoint(file: string, contents: CheckpointContents): void
   writeFileAtomic(file, encodeCheckpoint(contents));
 }
 
-/** Writes the model (and optionally training state) as a checkpoint file. */
-export function saveModelCheckpoint(file: string, model: PoseHRNet, config: Config, training?: StateValue): void {
-  saveCheckpoint(file, { stateDict: modelStateDict(model), config, training });
+/** Writes the model (and optionally training state) as a checkpoint file (the weights are read asynchronously). */
+export async function saveModelCheckpoint(file: string, model: PoseHRNet, config: Config, training?: StateValue): Promise<void> {
+  saveCheckpoint(file, { stateDict: await modelStateDict(model), config, training });
 }
 
 /** Resolves a checkpoint argument: a file, or a directory holding one of {@link CHECKPOINT_NAMES}. */

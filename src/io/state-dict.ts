@@ -146,20 +146,30 @@ export function describeProblems(report: LoadStateDictReport, source: string): s
   );
 }
 
-/** The model's state as an official-layout state dict (conv kernels OIHW), in state-dict order. */
-export function modelStateDict(model: PoseHRNet): StateDict {
+/**
+ * The model's state as an official-layout state dict (conv kernels OIHW), in state-dict order. Reads
+ * are asynchronous (every backend, WebGPU included, can serve them) and issued together.
+ */
+export async function modelStateDict(model: PoseHRNet): Promise<StateDict> {
   const store = model.params;
-  const out: StateDict = {};
-  for (const key of store.keys()) {
-    if (store.hasCounter(key)) {
-      out[key] = { shape: [], dtype: 'int64', data: BigInt64Array.of(BigInt(store.counter(key))) };
-      continue;
-    }
+  const keys = store.keys();
+  const torchLayout: (tf.Tensor | undefined)[] = keys.map((key) => {
+    if (store.hasCounter(key)) return undefined;
     const v = store.get(key);
-    const t = tf.tidy(() => (v.rank === 4 ? tf.transpose(v, [3, 2, 0, 1]) : v.clone()));
-    const data = t.dataSync() as Float32Array;
-    out[key] = { shape: torchShapeOf(v.shape), dtype: 'float32', data: new Float32Array(data) };
-    t.dispose();
+    return tf.tidy(() => (v.rank === 4 ? tf.transpose(v, [3, 2, 0, 1]) : v.clone()));
+  });
+  try {
+    const values = await Promise.all(torchLayout.map((t) => t?.data()));
+    const out: StateDict = {};
+    keys.forEach((key, i) => {
+      if (store.hasCounter(key)) {
+        out[key] = { shape: [], dtype: 'int64', data: BigInt64Array.of(BigInt(store.counter(key))) };
+        return;
+      }
+      out[key] = { shape: torchShapeOf(store.get(key).shape), dtype: 'float32', data: new Float32Array(values[i] as Float32Array) };
+    });
+    return out;
+  } finally {
+    tf.dispose(torchLayout.filter((t): t is tf.Tensor => t !== undefined));
   }
-  return out;
 }

@@ -75,12 +75,10 @@ async function timedDataParallel(config: Config, n: number, replicas: number, wa
   const [w, h] = cfg.MODEL.IMAGE_SIZE;
   const [hw, hh] = cfg.MODEL.HEATMAP_SIZE;
   const k = cfg.MODEL.NUM_JOINTS;
-  const batch = tf.tidy(() => ({
-    n,
-    images: tf.randomNormal([n, h, w, 3], 0, 1, 'float32', 1).dataSync() as Float32Array,
-    target: tf.randomUniform([n, hh, hw, k], 0, 1, 'float32', 2).dataSync() as Float32Array,
-    targetWeight: new Float32Array(n * k).fill(1),
-  }));
+  const random = [tf.randomNormal([n, h, w, 3], 0, 1, 'float32', 1), tf.randomUniform([n, hh, hw, k], 0, 1, 'float32', 2)];
+  const [images, target] = (await Promise.all(random.map((t) => t.data()))) as Float32Array[];
+  tf.dispose(random);
+  const batch = { n, images, target, targetWeight: new Float32Array(n * k).fill(1) };
   const model = createPoseHRNet(cfg, { seed: 0 });
   const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
   const pool = await ReplicaPool.create(cfg);
@@ -115,17 +113,17 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
   const targetWeight = tf.ones([share, k]) as tf.Tensor2D;
   const one = tf.slice(images, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
   const loss = (o: tf.Tensor4D, t: tf.Tensor4D, wgt: tf.Tensor2D) => jointsMseLoss(o, t, wgt, true);
-  const step = () => void trainStep(model, optimizer, { images: shareImages, target, targetWeight }, loss);
+  const step = async () => void (await trainStep(model, optimizer, { images: shareImages, target, targetWeight }, loss));
   try {
     const parallel = replicas > 1 ? await timedDataParallel(config, n, replicas, warmup, steps) : undefined;
     const trainSeconds = parallel ? parallel.train : await timed(step, warmup, steps);
-    if (replicas > 1) step(); // creates the optimizer state before the leak check
+    if (replicas > 1) await step(); // creates the optimizer state before the leak check
     const before = tf.memory().numTensors;
-    step();
+    await step();
     const leaked = tf.memory().numTensors - before;
-    const infer = (x: tf.Tensor4D) => () => {
+    const infer = (x: tf.Tensor4D) => async () => {
       const y = model.predict(x);
-      y.dataSync();
+      await y.data();
       y.dispose();
     };
     // Batch N on the replica threads when there are some; batch 1 on this thread.

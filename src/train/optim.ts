@@ -81,8 +81,8 @@ export interface Optimizer {
    * @param grads parameter name → gradient, each of its parameter's shape; not disposed
    */
   step(grads: tf.NamedTensorMap): void;
-  /** A deep copy of the state (hyperparameters, step counts, buffers) as plain data. */
-  getState(): OptimizerState;
+  /** A deep copy of the state (hyperparameters, step counts, buffers) as plain data, read asynchronously. */
+  getState(): Promise<OptimizerState>;
   /** Replaces hyperparameters and per-parameter state with `state` (from `getState`). */
   setState(state: OptimizerState): void;
   /** Frees the state tensors (not the parameters). */
@@ -182,9 +182,9 @@ function pairGradients(
   return pairs;
 }
 
-/** Copies a state tensor out as plain data. */
-function toBuffer(t: tf.Tensor): StateBuffer {
-  return { shape: t.shape.slice(), data: Float32Array.from(t.dataSync() as Float32Array) };
+/** Copies a state tensor out as plain data (an asynchronous read). */
+async function toBuffer(t: tf.Tensor): Promise<StateBuffer> {
+  return { shape: t.shape.slice(), data: Float32Array.from((await t.data()) as Float32Array) };
 }
 
 /** Creates a state variable from plain data, checking it fits parameter `name`. */
@@ -375,12 +375,12 @@ export class Adam implements Optimizer {
     });
   }
 
-  getState(): AdamState {
+  async getState(): Promise<AdamState> {
     const params: AdamParamState[] = [];
     for (const { name } of this.params) {
       const s = this.slots.get(name);
       if (s === undefined) continue;
-      params.push({ name, step: s.step, expAvg: toBuffer(s.expAvg), expAvgSq: toBuffer(s.expAvgSq) });
+      params.push({ name, step: s.step, expAvg: await toBuffer(s.expAvg), expAvgSq: await toBuffer(s.expAvgSq) });
     }
     return {
       type: 'adam',
@@ -537,12 +537,12 @@ export class SGD implements Optimizer {
     });
   }
 
-  getState(): SgdState {
+  async getState(): Promise<SgdState> {
     const params: SgdParamState[] = [];
     for (const { name } of this.params) {
       const s = this.slots.get(name);
       if (s === undefined) continue;
-      params.push({ name, step: s.step, momentumBuffer: s.momentumBuffer === null ? null : toBuffer(s.momentumBuffer) });
+      params.push({ name, step: s.step, momentumBuffer: s.momentumBuffer === null ? null : await toBuffer(s.momentumBuffer) });
     }
     return {
       type: 'sgd',

@@ -22,6 +22,8 @@ export interface ReplicaWorkerData {
   config: Config;
   /** Backend to load (`undefined`: automatic). */
   backend?: string;
+  /** On WebGPU: the GPU of this replica (its entry of `GPUS`, an index into Dawn's adapters). */
+  gpu?: number;
 }
 
 /** The model state sent with each job: every variable in state-dict order, and the counters. */
@@ -86,9 +88,28 @@ export type ReplicaReply =
 export type WorkerJob = ReplicaJob | LoadJob | InferJob;
 
 
-/** `a` in a buffer of its own, safe to transfer (the cpu backend's `dataSync` returns its own storage). */
+/** `a` in a buffer of its own, safe to transfer (the cpu backend's `data()` returns its own storage). */
 function ownCopy(a: Float32Array): Float32Array {
-  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && tf.getBackend() === 'wasm' ? a : a.slice();
+  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && tf.getBackend() !== 'cpu' ? a : a.slice();
+}
+
+/** Whether the backend's memory can be viewed in place (WASM's heap); elsewhere tensors are read asynchronously. */
+function hasHeapViews(): boolean {
+  return typeof (tf.backend() as { typedArrayFromHeap?: unknown }).typedArrayFromHeap === 'function';
+}
+
+/**
+ * Copies the values of `tensors` into `views`: straight from the heap where the backend has one (WASM),
+ * otherwise through asynchronous reads (GPU backends), issued together.
+ */
+async function copyInto(tensors: tf.TensorInfo[], views: Float32Array[]): Promise<void> {
+  if (hasHeapViews()) {
+    const calls = new KernelCalls(tf.backend(), tf.getBackend());
+    tensors.forEach((t, i) => views[i].set(calls.view(t)));
+    return;
+  }
+  const values = await Promise.all(tensors.map((t) => tf.engine().read(t.dataId) as Promise<Float32Array>));
+  values.forEach((v, i) => views[i].set(v));
 }
 
 /** What a state holds: every variable, or only the BatchNorm buffers (running statistics). */
@@ -143,41 +164,39 @@ export function sharedViews(sizes: number[]): Float32Array[] {
  * Reads every variable of `model` into `views` (from {@link sharedStateViews}) straight from the
  * backend's memory where it can (WASM), and returns the state with the counters.
  */
-export function readStateInto(model: PoseHRNet, views: Float32Array[]): ReplicaState {
+export async function readStateInto(model: PoseHRNet, views: Float32Array[]): Promise<ReplicaState> {
   const entries = scopedEntries(model, 'all');
   if (entries.length !== views.length) throw new Error(`readStateInto: ${views.length} views for ${entries.length} variables`);
-  const calls = new KernelCalls(tf.backend(), tf.getBackend());
-  entries.forEach((e, i) => views[i].set(calls.view({ dataId: e.variable.dataId, shape: e.variable.shape, dtype: 'float32' })));
+  await copyInto(entries.map((e) => e.variable), views);
   return { values: views, counters: counterNames(model).map((k) => model.params.counter(k)) };
 }
 
 /** Reads the variables of `model` in `scope` (state-dict order), then its counters. */
-export function readState(model: PoseHRNet, scope: StateScope = 'all'): ReplicaState {
-  const values = scopedEntries(model, scope).map((e) => ownCopy(e.variable.dataSync() as Float32Array));
+export async function readState(model: PoseHRNet, scope: StateScope = 'all'): Promise<ReplicaState> {
+  const values = await Promise.all(scopedEntries(model, scope).map(async (e) => ownCopy((await e.variable.data()) as Float32Array)));
   return { values, counters: counterNames(model).map((k) => model.params.counter(k)) };
 }
 
 /** Runs one replica job on `model`. */
-export function runReplicaJob(model: PoseHRNet, config: Config, job: ReplicaJob): ReplicaResult {
+export async function runReplicaJob(model: PoseHRNet, config: Config, job: ReplicaJob): Promise<ReplicaResult> {
   assignState(model, job.state);
   const batch = hostBatchTensors(job, config);
   try {
-    const { loss, grads, output } = computeGradients(model, batch, lossOfConfig(config), true);
+    const { loss, grads, output } = await computeGradients(model, batch, lossOfConfig(config), true);
     try {
       const params = model.params.parameters();
       const out = job.gradsOut;
       if (out !== undefined) {
         // Straight from the backend's memory into the shared views, without a copy in between.
         if (out.length !== params.length) throw new Error(`gradsOut: ${out.length} views for ${params.length} parameters`);
-        const calls = new KernelCalls(tf.backend(), tf.getBackend());
-        params.forEach((p, i) => out[i].set(calls.view(grads[p.name])));
+        await copyInto(params.map((p) => grads[p.name]), out);
       }
       return {
         id: job.id,
         loss,
-        grads: out !== undefined ? [] : params.map((p) => ownCopy(grads[p.name].dataSync() as Float32Array)),
-        output: ownCopy((output as tf.Tensor).dataSync() as Float32Array),
-        state: job.returnBuffers ? readState(model, 'buffers') : undefined,
+        grads: out !== undefined ? [] : await Promise.all(params.map(async (p) => ownCopy((await grads[p.name].data()) as Float32Array))),
+        output: ownCopy(((await (output as tf.Tensor).data()) as Float32Array)),
+        state: job.returnBuffers ? await readState(model, 'buffers') : undefined,
       };
     } finally {
       tf.dispose(Object.values(grads));
@@ -191,10 +210,15 @@ export function runReplicaJob(model: PoseHRNet, config: Config, job: ReplicaJob)
 async function serve(data: ReplicaWorkerData): Promise<void> {
   const port = parentPort;
   if (port === null) return;
-  await initBackend({ preferred: data.backend, quiet: true });
+  await initBackend({ preferred: data.backend, quiet: true, gpu: data.gpu });
   // Every job loads the state it is sent.
   const model = createPoseHRNet(data.config, { initWeights: false });
+  // Jobs run one at a time, in the order they arrive (each may wait on asynchronous reads).
+  let queue: Promise<void> = Promise.resolve();
   port.on('message', (job: WorkerJob) => {
+    queue = queue.then(() => runJob(job));
+  });
+  const runJob = async (job: WorkerJob): Promise<void> => {
     try {
       if (job.kind === 'load') {
         assignState(model, job.state);
@@ -202,17 +226,17 @@ async function serve(data: ReplicaWorkerData): Promise<void> {
         return;
       }
       if (job.kind === 'infer') {
-        const heatmaps = ownCopy(inferHeatmaps(model, job.images, job.n, job.flip));
+        const heatmaps = ownCopy(await inferHeatmaps(model, job.images, job.n, job.flip));
         port.postMessage({ type: 'output', id: job.id, heatmaps } satisfies ReplicaReply, [heatmaps.buffer as ArrayBuffer]);
         return;
       }
-      const result = runReplicaJob(model, data.config, job);
+      const result = await runReplicaJob(model, data.config, job);
       const transfer = [...result.grads, result.output, ...(result.state?.values ?? [])].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ type: 'done', ...result } satisfies ReplicaReply, transfer);
     } catch (e) {
       port.postMessage({ type: 'failed', id: job.id, message: (e as Error).stack ?? String(e) } satisfies ReplicaReply);
     }
-  });
+  };
   port.postMessage({ type: 'ready' } satisfies ReplicaReply);
 }
 

@@ -46,7 +46,7 @@ export function chunkSizes(n: number, replicas: number): number[] {
 export interface ReplicaPoolOptions {
   /** Worker threads (default: `min(replicas, os.availableParallelism())`). */
   threads?: number;
-  /** Backend of the workers (default: the backend in use here, when it is WASM or cpu; else automatic). */
+  /** Backend of the workers (default: the backend in use here, when it is WASM, cpu or WebGPU; else automatic). */
   backend?: string;
 }
 
@@ -86,14 +86,18 @@ export class ReplicaPool {
   /** Starts the workers for `config` (one replica per entry of `GPUS`) and waits until they are ready. */
   static async create(config: Config, opts: ReplicaPoolOptions = {}): Promise<ReplicaPool> {
     const replicas = config.GPUS.length;
-    const threads = opts.threads ?? Math.min(replicas, os.availableParallelism());
-    if (!(Number.isInteger(threads) && threads > 0)) throw new Error(`ReplicaPool: threads must be a positive integer, got ${threads}`);
     const current = tf.getBackend();
-    const backend = opts.backend ?? (current === 'wasm' || current === 'cpu' ? current : undefined);
-    const data: ReplicaWorkerData = { kind: 'hrnet-replica', config, backend };
+    // On WebGPU each replica has a thread and a device of its own, on the adapter its GPUS entry names.
+    const onGpu = current === 'webgpu' && (opts.backend === undefined || opts.backend === 'webgpu');
+    const threads = opts.threads ?? (onGpu ? replicas : Math.min(replicas, os.availableParallelism()));
+    if (!(Number.isInteger(threads) && threads > 0)) throw new Error(`ReplicaPool: threads must be a positive integer, got ${threads}`);
+    const backend = opts.backend ?? (current === 'wasm' || current === 'cpu' || onGpu ? current : undefined);
     const workers: Worker[] = [];
     try {
-      for (let i = 0; i < threads; i++) workers.push(startWorkerThread(__filename, __dirname, 'replica-worker', data as unknown as Record<string, unknown>));
+      for (let i = 0; i < threads; i++) {
+        const data: ReplicaWorkerData = { kind: 'hrnet-replica', config, backend, gpu: onGpu ? config.GPUS[i % replicas] : undefined };
+        workers.push(startWorkerThread(__filename, __dirname, 'replica-worker', data as unknown as Record<string, unknown>));
+      }
       await Promise.all(workers.map((w, i) => waitUntilReady(w, `replica worker ${i}`)));
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
@@ -118,7 +122,7 @@ export class ReplicaPool {
     const k = this.config.MODEL.NUM_JOINTS;
     const per = { images: h * w * 3, target: hh * hw * k, weight: k };
     const sizes = chunkSizes(batch.n, this.replicas);
-    const state = this.readState(model);
+    const state = await this.readState(model);
     const params = model.params.parameters();
     const gradsOut = (this.sharedGrads ??= Array.from({ length: this.replicas }, () => sharedViews(params.map((p) => p.variable.size))));
     let start = 0;
@@ -180,7 +184,7 @@ export class ReplicaPool {
   }
 
   /** The state of `model` in shared memory, which every worker reads without a copy. */
-  private readState(model: PoseHRNet): ReplicaState {
+  private readState(model: PoseHRNet): Promise<ReplicaState> {
     this.sharedState ??= sharedStateViews(model);
     return readStateInto(model, this.sharedState);
   }
@@ -198,7 +202,7 @@ export class ReplicaPool {
    * Call it again whenever the weights change (training steps overwrite the workers' copies).
    */
   async loadWeights(model: PoseHRNet): Promise<void> {
-    const state = this.readState(model);
+    const state = await this.readState(model);
     await Promise.all(this.workers.map((_, i) => this.post<Float32Array>(i, { kind: 'load', id: this.nextId++, state })));
   }
 

@@ -66,10 +66,10 @@ export interface BatchGradients {
 
 /**
  * Train-mode forward (BatchNorm with batch statistics, running statistics updated), loss and
- * backward on one batch, without an optimizer step.
+ * backward on one batch, without an optimizer step. The loss is read asynchronously.
  * @param keepOutput also return the predicted heatmaps
  */
-export function computeGradients(model: PoseHRNet, batch: TrainBatch, loss: HeatmapLoss, keepOutput = false): BatchGradients {
+export async function computeGradients(model: PoseHRNet, batch: TrainBatch, loss: HeatmapLoss, keepOutput = false): Promise<BatchGradients> {
   const params = model.params.parameters();
   let output: tf.Tensor4D | undefined;
   const { value, grads } = tf.variableGrads(() => {
@@ -84,7 +84,7 @@ export function computeGradients(model: PoseHRNet, batch: TrainBatch, loss: Heat
       if (g === undefined) throw new Error(`no gradient for ${p.name}`);
       named[p.name] = g;
     }
-    return { loss: value.dataSync()[0], grads: named, output };
+    return { loss: (await value.data())[0], grads: named, output };
   } catch (e) {
     tf.dispose(Object.values(grads));
     output?.dispose();
@@ -98,14 +98,14 @@ export function computeGradients(model: PoseHRNet, batch: TrainBatch, loss: Heat
  * Runs one training step and returns the loss.
  * @param keepOutput also return the predicted heatmaps (for the training accuracy and pictures)
  */
-export function trainStep(
+export async function trainStep(
   model: PoseHRNet,
   optimizer: Optimizer,
   batch: TrainBatch,
   loss: HeatmapLoss,
   keepOutput = false,
-): TrainStepResult {
-  const { loss: value, grads, output } = computeGradients(model, batch, loss, keepOutput);
+): Promise<TrainStepResult> {
+  const { loss: value, grads, output } = await computeGradients(model, batch, loss, keepOutput);
   try {
     optimizer.step(grads);
     return { loss: value, output };

@@ -104,12 +104,12 @@ async function validate(model: PoseHRNet, data: JointsDataset, config: Config, r
 }
 
 /** One training step on this thread; returns the loss and the predicted heatmaps `[n, h, w, K]`. */
-function stepInProcess(model: PoseHRNet, optimizer: Optimizer, host: HostBatch, lossFn: HeatmapLoss, config: Config): DataParallelStep {
+async function stepInProcess(model: PoseHRNet, optimizer: Optimizer, host: HostBatch, lossFn: HeatmapLoss, config: Config): Promise<DataParallelStep> {
   const batch = hostBatchTensors(host, config);
   try {
-    const step = trainStep(model, optimizer, batch, lossFn, true);
+    const step = await trainStep(model, optimizer, batch, lossFn, true);
     const out = step.output as tf.Tensor4D;
-    const output = out.dataSync() as Float32Array;
+    const output = (await out.data()) as Float32Array;
     out.dispose();
     return { loss: step.loss, output };
   } finally {
@@ -212,7 +212,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       for await (const batch of loader) {
         const n = batch.size;
         const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
-        const step = replicas ? await replicas.step(model, optimizer, host) : stepInProcess(model, optimizer, host, lossFn, config);
+        const step = replicas ? await replicas.step(model, optimizer, host) : await stepInProcess(model, optimizer, host, lossFn, config);
         const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
         lossSum += step.loss * n;
         accSum += acc.average * n;
@@ -257,12 +257,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         bestMetric = val.value;
         bestEpoch = epoch;
       }
-      const state: TrainingState = { epoch, beginEpoch, bestMetric, bestEpoch, optimizer: optimizer.getState(), history };
-      saveModelCheckpoint(ckptFile, model, config, state as unknown as StateValue);
-      if (improved) saveModelCheckpoint(path.join(outDir, 'model_best.ckpt'), model, config);
+      const state: TrainingState = { epoch, beginEpoch, bestMetric, bestEpoch, optimizer: await optimizer.getState(), history };
+      await saveModelCheckpoint(ckptFile, model, config, state as unknown as StateValue);
+      if (improved) await saveModelCheckpoint(path.join(outDir, 'model_best.ckpt'), model, config);
       log(`epoch ${epoch}: loss ${record.trainLoss.toExponential(3)}, ${metricName} ${val.value.toFixed(4)} (best ${bestMetric.toFixed(4)} at epoch ${bestEpoch}), ${record.samplesPerSecond.toFixed(1)} img/s, ${seconds.toFixed(0)} s`);
     }
-    saveModelCheckpoint(path.join(outDir, 'final_state.ckpt'), model, config);
+    await saveModelCheckpoint(path.join(outDir, 'final_state.ckpt'), model, config);
     return { model, history, bestMetric, bestEpoch, metricName };
   } catch (e) {
     model.dispose();

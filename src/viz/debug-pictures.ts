@@ -45,7 +45,7 @@ export async function saveDebugPictures(model: PoseHRNet, data: JointsDataset, d
   }
   const heat = tf.tidy(() => model.predict(tf.tensor4d(batch, [n, h, w, 3])));
   const [, hh, hw] = heat.shape;
-  const heatData = heat.dataSync() as Float32Array;
+  const heatData = (await heat.data()) as Float32Array;
   heat.dispose();
   const written: string[] = [];
   if (opts.joints) {

@@ -18,7 +18,7 @@ describe('initBackend', () => {
     expect(parseBackendName('tfjs-node-gpu')).toBe('node-gpu');
     expect(parseBackendName('auto')).toBeUndefined();
     expect(parseBackendName(undefined)).toBeUndefined();
-    expect(() => parseBackendName('tpu')).toThrow(/--backend: unknown backend 'tpu', expected one of node-gpu, node, wasm, cpu or auto/);
+    expect(() => parseBackendName('tpu')).toThrow(/--backend: unknown backend 'tpu', expected one of node-gpu, webgpu, node, wasm, cpu or auto/);
   });
 
   it('loads the backend HRNET_BACKEND names', async () => {
@@ -55,11 +55,13 @@ describe('initBackend', () => {
     delete process.env.HRNET_BACKEND;
     const lines: string[] = [];
     const info = await initBackend({ log: (m) => lines.push(m) });
-    const nodeAbsent = info.skipped.length === 2;
+    const nodeAbsent = info.skipped.length === 3;
     if (nodeAbsent) {
       expect(info.name).toBe('wasm');
       expect(info.skipped[0]).toMatch(/^node-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
-      expect(info.skipped[1]).toMatch(/^node: @tensorflow\/tfjs-node is not installed/);
+      // No GPU here: no Vulkan loader, or only a software adapter, which is never chosen automatically.
+      expect(info.skipped[1]).toMatch(/^webgpu: (no Vulkan loader|only a software adapter|no WebGPU adapter)/);
+      expect(info.skipped[2]).toMatch(/^node: @tensorflow\/tfjs-node is not installed/);
     }
     expect(BACKEND_ORDER.indexOf(info.name)).toBe(info.skipped.length);
     expect(tf.getBackend()).toBe(info.tfBackend);
@@ -71,5 +73,26 @@ describe('initBackend', () => {
     const again = await initBackend({ log: (m) => lines.push(m) });
     expect(again).toBe(info);
     expect(lines).toHaveLength(1);
+  });
+
+  it('loads webgpu when named, on a software adapter if that is all there is, and names the adapter', async () => {
+    const lines: string[] = [];
+    const info = await initBackend({ preferred: 'webgpu', log: (m) => lines.push(m) });
+    expect(info.name).toBe('webgpu');
+    expect(tf.getBackend()).toBe('webgpu');
+    const a = info.adapter;
+    expect(a).toBeDefined();
+    expect(lines).toEqual([`backend: webgpu (tfjs ${tf.version.tfjs}, ${info.details})`]);
+    expect(info.details).toContain(`driver ${a?.driver}`);
+    expect(info.details).toMatch(a?.software ? /, software/ : /, hardware/);
+    // Automatic selection never settles on a software adapter.
+    delete process.env.HRNET_BACKEND;
+    const auto = await initBackend({ quiet: true });
+    if (a?.software) {
+      expect(auto.name).not.toBe('webgpu');
+      expect(auto.skipped.find((s) => s.startsWith('webgpu:'))).toMatch(/^webgpu: only a software adapter: /);
+    } else {
+      expect(['node-gpu', 'webgpu']).toContain(auto.name);
+    }
   });
 });

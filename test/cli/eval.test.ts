@@ -32,7 +32,7 @@ beforeAll(async () => {
   const model = createPoseHRNet(config);
   loadStateDict(model, readPth(path.join(PARITY_DIR, 'weights.pth')));
   ckptDir = path.join(dir, 'run');
-  saveModelCheckpoint(path.join(ckptDir, 'model_best.ckpt'), model, config);
+  await saveModelCheckpoint(path.join(ckptDir, 'model_best.ckpt'), model, config);
   model.dispose();
   // The data of --config: the sample COCO images with their ground-truth boxes.
   cocoConfigFile = writeConfig(
@@ -110,7 +110,7 @@ describe('hrnet eval', () => {
     );
     const model = createPoseHRNet(mpii, { seed: 1 });
     const ckpt = path.join(dir, 'mpii.ckpt');
-    saveModelCheckpoint(ckpt, model, mpii);
+    await saveModelCheckpoint(ckpt, model, mpii);
     model.dispose();
     const outDir = path.join(dir, 'mpii-out');
     const out = await runCli(['eval', '--checkpoint', ckpt, '--out', outDir, '--backend', TEST_BACKEND]);

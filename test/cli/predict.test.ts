@@ -34,7 +34,7 @@ beforeAll(async () => {
   model = createPoseHRNet(config);
   loadStateDict(model, readPth(path.join(PARITY_DIR, 'weights.pth')));
   ckpt = path.join(dir, 'model.ckpt');
-  saveModelCheckpoint(ckpt, model, config);
+  await saveModelCheckpoint(ckpt, model, config);
 });
 afterAll(() => {
   model.dispose();

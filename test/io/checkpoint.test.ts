@@ -19,15 +19,15 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('checkpoints', () => {
-  it('round-trips weights, config and training state exactly', () => {
+  it('round-trips weights, config and training state exactly', async () => {
     const config = loadConfig(path.join(PARITY_DIR, 'config.yaml'));
     const model = createPoseHRNet(config);
     loadStateDict(model, readPth(path.join(PARITY_DIR, 'weights.pth')));
     const file = path.join(dir, 'a.ckpt');
     const training = { epoch: 3, best: { metric: 0.5, epoch: 2 }, buf: new Float32Array([1.5, -2, 3e-8]), steps: [1, 2] };
-    saveCheckpoint(file, { stateDict: modelStateDict(model), config, training });
+    saveCheckpoint(file, { stateDict: await modelStateDict(model), config, training });
     const back = readCheckpoint(file);
-    const orig = modelStateDict(model);
+    const orig = await modelStateDict(model);
     expect(Object.keys(back.stateDict)).toEqual(Object.keys(orig));
     for (const k of Object.keys(orig)) {
       if (orig[k].dtype === 'int64') expect(back.stateDict[k].data[0]).toBe(orig[k].data[0]);
@@ -40,7 +40,7 @@ describe('checkpoints', () => {
     model.dispose();
   });
 
-  it('refuses a damaged file with a message naming it', () => {
+  it('refuses a damaged file with a message naming it', async () => {
     const file = path.join(dir, 'bad.ckpt');
     fs.writeFileSync(file, 'not a zip');
     expect(() => readCheckpoint(file)).toThrow(CheckpointError);

@@ -317,7 +317,7 @@ describe('hrnet export', () => {
   it('exports a checkpoint given on the command line', async () => {
     const { model, config } = parityModel();
     const ckpt = path.join(dir, 'ckpt', 'model.ckpt');
-    saveModelCheckpoint(ckpt, model, config);
+    await saveModelCheckpoint(ckpt, model, config);
     const out = path.join(dir, 'cli');
     const lines: string[] = [];
     const spy = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));

@@ -13,7 +13,7 @@ beforeAll(async () => {
 const weights = () => readPth(path.join(PARITY_DIR, 'weights.pth'));
 
 describe('loadStateDict', () => {
-  it('strict: reports mis-shaped, missing and unexpected keys by name', () => {
+  it('strict: reports mis-shaped, missing and unexpected keys by name', async () => {
     const model = createPoseHRNet(loadConfig(path.join(PARITY_DIR, 'config.yaml'), ['MODEL.NUM_JOINTS=21']));
     const dict = weights();
     delete dict['bn1.running_var'];
@@ -39,21 +39,21 @@ describe('loadStateDict', () => {
     }
   });
 
-  it('non-strict: loads everything that fits (fine-tuning with another joint count)', () => {
+  it('non-strict: loads everything that fits (fine-tuning with another joint count)', async () => {
     const model = createPoseHRNet(loadConfig(path.join(PARITY_DIR, 'config.yaml'), ['MODEL.NUM_JOINTS=21']));
     try {
       const dict = weights();
       const report = loadStateDict(model, dict, { strict: false });
       expect(report.mismatched.map((m) => m.key)).toEqual(['final_layer.weight', 'final_layer.bias']);
       expect(report.loaded.length).toBe(Object.keys(dict).length - 2);
-      const back = modelStateDict(model);
+      const back = await modelStateDict(model);
       expect(maxAbsDiff(back['stage4.0.fuse_layers.0.3.0.weight'].data as Float32Array, dict['stage4.0.fuse_layers.0.3.0.weight'].data as Float32Array)).toBe(0);
     } finally {
       model.dispose();
     }
   });
 
-  it('loads only the listed top-level layers (MODEL.EXTRA.PRETRAINED_LAYERS)', () => {
+  it('loads only the listed top-level layers (MODEL.EXTRA.PRETRAINED_LAYERS)', async () => {
     const model = createPoseHRNet(loadConfig(path.join(PARITY_DIR, 'config.yaml')));
     try {
       const report = loadStateDict(model, weights(), { strict: false, prefixes: ['conv1', 'layer1'] });

@@ -53,7 +53,7 @@ describe('Adam against torch.optim.Adam (parity fixture w8_coco_128x96)', () => 
   const paths: AdamUpdatePath[] = ['tensor-ops', 'js-loop', 'auto'];
   const results = new Map<AdamUpdatePath, Record<string, Float32Array>>();
 
-  it.each(paths)('one step from weights.pth + grads.pth equals after_adam_step.pth (%s)', (updatePath) => {
+  it.each(paths)('one step from weights.pth + grads.pth equals after_adam_step.pth (%s)', async (updatePath) => {
     expect(names.length).toBeGreaterThan(200);
     const params = makeParams(Object.fromEntries(names.map((n) => [n, { shape: weights[n].shape, data: f32(weights, n) }])));
     const g = gradMap(Object.fromEntries(names.map((n) => [n, { shape: grads[n].shape, data: f32(grads, n) }])));
@@ -67,7 +67,7 @@ describe('Adam against torch.optim.Adam (parity fixture w8_coco_128x96)', () => 
       expect(diffs.filter((d) => !(d.diff < 1e-6))).toEqual([]);
       expect(Math.max(...diffs.map((d) => d.diff))).toBeLessThan(1e-6);
       results.set(updatePath, paramValues(params));
-      const state = opt.getState();
+      const state = await opt.getState();
       expect(state.params.map((p) => [p.name, p.step])).toEqual(names.map((n) => [n, 1]));
       opt.dispose();
       expect(tf.memory().numTensors).toBe(before);
@@ -78,7 +78,7 @@ describe('Adam against torch.optim.Adam (parity fixture w8_coco_128x96)', () => 
     }
   });
 
-  it('all update paths agree bit for bit', () => {
+  it('all update paths agree bit for bit', async () => {
     const ops = results.get('tensor-ops');
     const loop = results.get('js-loop');
     expect(ops).toBeDefined();
@@ -110,7 +110,7 @@ function toyProblem(): { params: NamedVariable[]; gradsAt: (step: number) => tf.
 describe('Adam state', () => {
   it.each(['tensor-ops', 'js-loop'] as AdamUpdatePath[])(
     'a restored optimizer continues bit-identically (%s, with weight decay)',
-    (updatePath) => {
+    async (updatePath) => {
       const a = toyProblem();
       const opt = new Adam(a.params, { lr: 0.01, weightDecay: 0.05, updatePath });
       for (let s = 1; s <= 2; s++) {
@@ -118,7 +118,7 @@ describe('Adam state', () => {
         opt.step(g);
         tf.dispose(Object.values(g));
       }
-      const state = opt.getState();
+      const state = await opt.getState();
       // a copy: later steps must not change it
       const snapshot = structuredClone(state);
 
@@ -139,9 +139,9 @@ describe('Adam state', () => {
         restored.step(g3);
         expect(tf.memory().numTensors).toBe(before);
         expect(paramValues(b.params)).toEqual(paramValues(a.params));
-        expect(restored.getState()).toEqual(opt.getState());
+        expect(await restored.getState()).toEqual(await opt.getState());
         expect(state).toEqual(snapshot);
-        expect(opt.getState().params.every((p) => p.step === 3)).toBe(true);
+        expect((await opt.getState()).params.every((p) => p.step === 3)).toBe(true);
       } finally {
         tf.dispose(Object.values(g3));
         opt.dispose();
@@ -152,7 +152,7 @@ describe('Adam state', () => {
     },
   );
 
-  it('skips parameters without a gradient (no step, no state), like PyTorch', () => {
+  it('skips parameters without a gradient (no step, no state), like PyTorch', async () => {
     const { params, gradsAt } = toyProblem();
     const opt = new Adam(params);
     const g = gradsAt(1);
@@ -160,7 +160,7 @@ describe('Adam state', () => {
     try {
       opt.step({ 'a.weight': g['a.weight'], 'a.bias': g['a.bias'] });
       expect(params[2].variable.dataSync()).toEqual(bBefore);
-      expect(opt.getState().params.map((p) => p.name)).toEqual(['a.weight', 'a.bias']);
+      expect((await opt.getState()).params.map((p) => p.name)).toEqual(['a.weight', 'a.bias']);
     } finally {
       tf.dispose(Object.values(g));
       opt.dispose();
@@ -168,7 +168,7 @@ describe('Adam state', () => {
     }
   });
 
-  it('rejects unknown gradients, wrong shapes and foreign state with clear messages', () => {
+  it('rejects unknown gradients, wrong shapes and foreign state with clear messages', async () => {
     const { params } = toyProblem();
     const opt = new Adam(params);
     const wrong = tf.zeros([5]);
@@ -180,7 +180,7 @@ describe('Adam state', () => {
       };
       expect(() => opt.setState(sgdState)).toThrow(/expected "adam"/);
       const bad: AdamState = {
-        ...opt.getState(),
+        ...await opt.getState(),
         params: [{ name: 'b.weight', step: 1, expAvg: { shape: [5], data: new Float32Array(5) }, expAvgSq: { shape: [4], data: new Float32Array(4) } }],
       };
       const before = tf.memory().numTensors;
@@ -213,7 +213,7 @@ describe('SGD (torch.optim.SGD), hand-derived with values exact in float32', () 
     return out;
   }
 
-  it('momentum 0.5, lr 0.5: buf = g on the first step, then buf = 0.5·buf + g; p −= 0.5·buf', () => {
+  it('momentum 0.5, lr 0.5: buf = g on the first step, then buf = 0.5·buf + g; p −= 0.5·buf', async () => {
     const [p] = makeParams({ p: { shape: [2], data: [1, -2] } });
     const opt = new SGD([{ name: 'p', variable: p.variable }], { lr: 0.5, momentum: 0.5 });
     try {
@@ -231,7 +231,7 @@ describe('SGD (torch.optim.SGD), hand-derived with values exact in float32', () 
     }
   });
 
-  it('nesterov, momentum 0.5, weight decay 0.25, lr 0.5', () => {
+  it('nesterov, momentum 0.5, weight decay 0.25, lr 0.5', async () => {
     const [p] = makeParams({ p: { shape: [2], data: [1, -2] } });
     const opt = new SGD([{ name: 'p', variable: p.variable }], { lr: 0.5, momentum: 0.5, weightDecay: 0.25, nesterov: true });
     try {
@@ -252,7 +252,7 @@ describe('SGD (torch.optim.SGD), hand-derived with values exact in float32', () 
     }
   });
 
-  it('no momentum, weight decay 0.5, lr 0.25: p −= 0.25·(g + 0.5p), no buffer kept', () => {
+  it('no momentum, weight decay 0.5, lr 0.25: p −= 0.25·(g + 0.5p), no buffer kept', async () => {
     const [p] = makeParams({ p: { shape: [2], data: [1, -2] } });
     const opt = new SGD([{ name: 'p', variable: p.variable }], { lr: 0.25, weightDecay: 0.5 });
     try {
@@ -264,14 +264,14 @@ describe('SGD (torch.optim.SGD), hand-derived with values exact in float32', () 
         [0.046875, -0.96875],
         [0.041015625, -1.09765625],
       ]);
-      expect(opt.getState().params).toEqual([{ name: 'p', step: 3, momentumBuffer: null }]);
+      expect((await opt.getState()).params).toEqual([{ name: 'p', step: 3, momentumBuffer: null }]);
     } finally {
       opt.dispose();
       p.variable.dispose();
     }
   });
 
-  it('a restored optimizer continues bit-identically; memory is released', () => {
+  it('a restored optimizer continues bit-identically; memory is released', async () => {
     const a = toyProblem();
     const opt = new SGD(a.params, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4, nesterov: true });
     const g1 = a.gradsAt(1);
@@ -287,12 +287,12 @@ describe('SGD (torch.optim.SGD), hand-derived with values exact in float32', () 
       expect(tf.memory().numTensors).toBe(before + a.params.length);
       for (const [i, p] of b.params.entries()) p.variable.assign(a.params[i].variable);
       const beforeRestore = tf.memory().numTensors;
-      restored.setState(opt.getState());
+      restored.setState(await opt.getState());
       expect(tf.memory().numTensors).toBe(beforeRestore + b.params.length);
       opt.step(g3);
       restored.step(g3);
       expect(paramValues(b.params)).toEqual(paramValues(a.params));
-      expect(restored.getState()).toEqual(opt.getState());
+      expect(await restored.getState()).toEqual(await opt.getState());
     } finally {
       tf.dispose([...Object.values(g1), ...Object.values(g2), ...Object.values(g3)]);
       opt.dispose();
@@ -302,7 +302,7 @@ describe('SGD (torch.optim.SGD), hand-derived with values exact in float32', () 
     }
   });
 
-  it('rejects nesterov without momentum', () => {
+  it('rejects nesterov without momentum', async () => {
     expect(() => new SGD([], { lr: 0.1, nesterov: true })).toThrow(/nesterov needs momentum > 0/);
   });
 });
@@ -310,27 +310,27 @@ describe('SGD (torch.optim.SGD), hand-derived with values exact in float32', () 
 describe('createOptimizer (official get_optimizer)', () => {
   const base: OptimizerConfig = { OPTIMIZER: 'adam', LR: 0.001, MOMENTUM: 0.9, WD: 0.0001, NESTEROV: false };
 
-  it('builds Adam with the learning rate only (WD is not applied)', () => {
+  it('builds Adam with the learning rate only (WD is not applied)', async () => {
     const opt = createOptimizer(base, []);
     expect(opt).toBeInstanceOf(Adam);
-    const s = opt.getState() as AdamState;
+    const s = await opt.getState() as AdamState;
     expect(s).toEqual({ type: 'adam', lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, params: [] });
   });
 
-  it('builds SGD with lr, momentum, weight decay and nesterov', () => {
+  it('builds SGD with lr, momentum, weight decay and nesterov', async () => {
     const opt = createOptimizer({ ...base, OPTIMIZER: 'sgd', NESTEROV: true }, []);
     expect(opt).toBeInstanceOf(SGD);
-    expect(opt.getState()).toEqual({
+    expect(await opt.getState()).toEqual({
       type: 'sgd', lr: 0.001, momentum: 0.9, dampening: 0, weightDecay: 0.0001, nesterov: true, params: [],
     });
   });
 
-  it('rejects an unknown optimizer name', () => {
+  it('rejects an unknown optimizer name', async () => {
     const cfg = { ...base, OPTIMIZER: 'rmsprop' } as unknown as OptimizerConfig;
     expect(() => createOptimizer(cfg, [])).toThrow(/TRAIN.OPTIMIZER must be "adam" or "sgd"; got "rmsprop"/);
   });
 
-  it('the learning rate is mutable (set by the schedule)', () => {
+  it('the learning rate is mutable (set by the schedule)', async () => {
     const { params, gradsAt } = toyProblem();
     const opt = createOptimizer({ ...base, OPTIMIZER: 'sgd', MOMENTUM: 0, WD: 0 }, params);
     const g = gradsAt(1);

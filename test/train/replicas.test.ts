@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
 import { chunkSizes, ReplicaPool } from '../../src/train/replicas';
-import { readState, runReplicaJob } from '../../src/train/replica-worker';
+import { readState, runReplicaJob, type ReplicaResult } from '../../src/train/replica-worker';
 import { inferHeatmaps } from '../../src/eval/evaluate';
 import { useTestBackend } from '../helpers/backend';
 
@@ -48,11 +48,12 @@ describe('ReplicaPool', () => {
     const batch = randomBatch(5, 11);
     // The reference: each chunk's job on this thread, from the same initial state.
     const ref = createPoseHRNet(cfg, { seed: 4 });
-    const state = readState(ref);
+    const state = await readState(ref);
     const sizes = chunkSizes(5, 2);
     const per = [64 * 64 * 3, 16 * 16 * 17, 17];
     let start = 0;
-    const jobs = sizes.map((n, r) => {
+    const jobs: ReplicaResult[] = [];
+    for (const [r, n] of sizes.entries()) {
       const job = {
         kind: 'train' as const,
         id: r,
@@ -64,8 +65,8 @@ describe('ReplicaPool', () => {
         returnBuffers: r === 0,
       };
       start += n;
-      return runReplicaJob(ref, cfg, job);
-    });
+      jobs.push(await runReplicaJob(ref, cfg, job));
+    }
     const expectedLoss = (3 / 5) * jobs[0].loss + (2 / 5) * jobs[1].loss;
     // Accumulated in float32, replica by replica.
     const expectedGrads = jobs[0].grads.map((g, i) => {
@@ -87,7 +88,7 @@ describe('ReplicaPool', () => {
         got.grads.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(expectedGrads[i])));
         expect(got.output.length).toBe(5 * 16 * 16 * 17);
         // BatchNorm buffers and counters: replica 0's.
-        const after = readState(model, 'buffers');
+        const after = await readState(model, 'buffers');
         after.values.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(jobs[0].state?.values[i] ?? [])));
         expect(after.counters).toEqual(jobs[0].state?.counters);
       } finally {
@@ -106,7 +107,7 @@ describe('ReplicaPool', () => {
       const { images } = randomBatch(3, 21);
       const flip = { pairs: [[1, 2], [3, 4]] as [number, number][], shift: true };
       for (const f of [undefined, flip]) {
-        const here = inferHeatmaps(model, images, 3, f).slice();
+        const here = (await inferHeatmaps(model, images, 3, f)).slice();
         const there = await pool.heatmaps(images, 3, f);
         expect(Array.from(there)).toEqual(Array.from(here));
       }

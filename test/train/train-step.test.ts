@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 
 describe('trainStep', () => {
-  it('keeps the tensor count flat over training steps and lowers the loss on a fixed batch', () => {
+  it('keeps the tensor count flat over training steps and lowers the loss on a fixed batch', async () => {
     const config = loadConfig(path.join(PARITY_DIR, 'config.yaml'));
     const model = createPoseHRNet(config, { seed: 1 });
     const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
@@ -25,7 +25,7 @@ describe('trainStep', () => {
       const counts: number[] = [];
       const losses: number[] = [];
       for (let i = 0; i < 4; i++) {
-        losses.push(trainStep(model, optimizer, { images, target, targetWeight }, loss).loss);
+        losses.push((await trainStep(model, optimizer, { images, target, targetWeight }, loss)).loss);
         counts.push(tf.memory().numTensors);
       }
       // The first step creates the optimizer state; after it nothing may accumulate.
@@ -34,7 +34,7 @@ describe('trainStep', () => {
       expect(losses.every(Number.isFinite)).toBe(true);
       expect(losses[3]).toBeLessThan(losses[0]);
 
-      const { output } = trainStep(model, optimizer, { images, target, targetWeight }, loss, true);
+      const { output } = await trainStep(model, optimizer, { images, target, targetWeight }, loss, true);
       expect(output?.shape).toEqual([2, 32, 24, 17]);
       output?.dispose();
       expect(tf.memory().numTensors).toBe(counts[1]);

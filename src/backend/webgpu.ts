@@ -1,0 +1,324 @@
+/**
+ * TensorFlow.js's WebGPU backend, on any vendor's GPU with no CUDA toolkit: in Node through Dawn's
+ * bindings (the `webgpu` npm package's prebuilt `dawn.node`: Vulkan on Linux, Metal on macOS, D3D12 on
+ * Windows), in a browser through `navigator.gpu`.
+ *
+ * Adapters are hardware or software. A software one (SwiftShader, llvmpipe, WARP) runs the same shaders on
+ * the CPU, far slower than the `wasm` backend, so it is never chosen automatically; named explicitly
+ * (`--backend webgpu`) it is used, which is how the test suite runs the GPU code path on machines without
+ * a GPU. Where Linux has no Vulkan loader at all (or `HRNET_VULKAN=swiftshader` asks for it), the
+ * SwiftShader driver that the npm package `@sparticuz/chromium` carries is used for an explicit request.
+ *
+ * Reads are asynchronous on this backend: `dataSync`/`arraySync` need an `OffscreenCanvas` and throw in
+ * Node. The training, evaluation and checkpoint paths only read with `await tensor.data()`.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { requireOptional } from './optional';
+import { unpackNpmChromium } from './npm-chromium';
+
+/** The WebGPU entry point (`navigator.gpu`), typed to what is used here. */
+export interface GpuEntry {
+  requestAdapter(options?: { powerPreference?: 'low-power' | 'high-performance' }): Promise<GpuAdapter | null>;
+}
+
+/** The parts of a `GPUAdapter` used here. */
+export interface GpuAdapter {
+  readonly info: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter?: boolean };
+  readonly features: ReadonlySet<string>;
+  readonly limits: Readonly<Record<string, number>>;
+  requestDevice(descriptor?: { requiredFeatures?: string[]; requiredLimits?: Record<string, number> }): Promise<unknown>;
+}
+
+/** What a run prints and records about the adapter it computes on. */
+export interface AdapterDescription {
+  vendor: string;
+  /** The device's name as the driver reports it, e.g. `NVIDIA H200` or `SwiftShader Device (Subzero)`. */
+  device: string;
+  /** The driver's description, e.g. `NVIDIA 570.124.06` or `SwiftShader driver 5.0.0`. */
+  driver: string;
+  /** True for a CPU implementation of the API (SwiftShader, llvmpipe, WARP, a fallback adapter). */
+  software: boolean;
+  /** How Dawn reached the driver in Node: the system's Vulkan loader or the npm package's SwiftShader. */
+  source: 'system' | 'npm-swiftshader' | 'browser';
+}
+
+const SOFTWARE_DEVICES = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|warp/i;
+
+/** `SwiftShader Device (Subzero)` → `swiftshader-device-subzero-`, as WebGPU's `info.device` reports names. */
+function webGpuNameForm(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
+/**
+ * Describes an adapter; `software` from the fallback flag or the well-known CPU drivers' names.
+ * @param names the adapters' full names (Dawn's list), to show instead of WebGPU's shortened form
+ */
+export function describeAdapter(adapter: GpuAdapter, source: AdapterDescription['source'], names: readonly string[] = []): AdapterDescription {
+  const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info;
+  const fullName = names.find((n) => device !== '' && webGpuNameForm(n) === device);
+  const text = [vendor, architecture, device, description, fullName ?? ''].join(' ');
+  return {
+    vendor: vendor || '?',
+    device: fullName ?? (device || architecture || '?'),
+    driver: description || '?',
+    software: isFallbackAdapter === true || SOFTWARE_DEVICES.test(text),
+    source,
+  };
+}
+
+/** `NVIDIA H200, driver NVIDIA 570.124.06, hardware` as the backend line shows it. */
+export function formatAdapter(a: AdapterDescription): string {
+  const via = a.source === 'npm-swiftshader' ? ' (SwiftShader from @sparticuz/chromium)' : '';
+  return `${a.vendor} ${a.device}, driver ${a.driver}, ${a.software ? 'software' : 'hardware'}${via}`;
+}
+
+/** Dawn's module: `create(flags)` gives a `navigator.gpu`; `globals` are the WebGPU constants/classes. */
+interface DawnModule {
+  create(flags: string[]): GpuEntry;
+  globals: Record<string, unknown>;
+}
+
+/** `dlopen` flag that keeps a library loaded after `dlclose` (glibc's RTLD_NODELETE). */
+const RTLD_NODELETE = 0x1000;
+
+function dawnModulePath(): string {
+  const pkgDir = path.dirname(require.resolve('webgpu/package.json'));
+  const arch = process.platform === 'darwin' ? 'universal' : process.arch;
+  return path.join(pkgDir, 'dist', `${process.platform}-${arch}`, 'dawn.node');
+}
+
+/** Whether the dynamic loader finds `name` on the system's library path (the probe is unloaded again). */
+function systemLibraryLoads(name: string): boolean {
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, name, os.constants.dlopen.RTLD_LAZY);
+    return true;
+  } catch (err) {
+    // A library that loads but is no Node addon says so; one that is missing says "cannot open".
+    return !/cannot open shared object file|image not found|not found/i.test(String((err as Error).message));
+  }
+}
+
+/** Whether Dawn should run on the npm package's SwiftShader: no system Vulkan loader, or `HRNET_VULKAN=swiftshader`. */
+function wantsNpmSwiftShader(): boolean {
+  if (process.platform !== 'linux') return false;
+  return (process.env.HRNET_VULKAN ?? '').toLowerCase() === 'swiftshader' || !systemLibraryLoads('libvulkan.so.1');
+}
+
+/**
+ * The environment a process needs for Dawn to find the npm package's SwiftShader (`VK_ICD_FILENAMES`),
+ * when it will use it (see {@link wantsNpmSwiftShader}); `undefined` otherwise. The Vulkan loader reads
+ * the variable from the real process environment: a test runner that gives each test file a copy of
+ * `process.env` (Jest) sets it in its global set-up, before the workers start.
+ */
+export async function npmSwiftShaderEnvironment(): Promise<Record<string, string> | undefined> {
+  if (!wantsNpmSwiftShader()) return undefined;
+  const chromium = await unpackNpmChromium();
+  return { VK_ICD_FILENAMES: chromium.vulkanIcd };
+}
+
+/**
+ * Makes the npm package's SwiftShader the Vulkan driver of this process: its loader is loaded and kept
+ * (so Dawn's later `dlopen("libvulkan.so.1")` finds it by its soname), and the loader is pointed at
+ * SwiftShader's ICD manifest.
+ */
+async function useNpmSwiftShader(): Promise<void> {
+  const chromium = await unpackNpmChromium();
+  for (const file of [chromium.vulkanLoader, chromium.vulkanIcd]) {
+    if (!fs.existsSync(file)) throw new Error(`${file} is missing from the unpacked @sparticuz/chromium ${chromium.version}`);
+  }
+  process.env.VK_ICD_FILENAMES = chromium.vulkanIcd;
+  try {
+    const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+    process.dlopen({ exports: {} } as NodeJS.Module, chromium.vulkanLoader, flags);
+  } catch (err) {
+    // Expected: the loader is no Node addon. It stays loaded all the same (RTLD_NODELETE).
+    if (!/did not self-register/.test(String((err as Error).message))) throw err;
+  }
+}
+
+/** Where `navigator.gpu` came from in this process. */
+interface GpuProvider {
+  gpu: GpuEntry;
+  source: AdapterDescription['source'];
+  /** Dawn's module, in Node. */
+  dawn?: DawnModule;
+}
+
+let provider: Promise<GpuProvider> | undefined;
+let dawnVulkanSource: AdapterDescription['source'] | undefined;
+
+function browserGpu(): GpuEntry | undefined {
+  const nav = (globalThis as unknown as { navigator?: { gpu?: GpuEntry } }).navigator;
+  return nav?.gpu;
+}
+
+/**
+ * `navigator.gpu` of this process: the browser's, or Dawn's in Node (installing the WebGPU globals the
+ * TF.js backend expects). On Linux without a system Vulkan loader, `softwareFallback` brings the npm
+ * package's SwiftShader first; without it, no adapter will be found there.
+ */
+async function gpuProvider(softwareFallback: boolean): Promise<GpuProvider> {
+  const inBrowser = browserGpu();
+  if (inBrowser !== undefined && typeof process === 'undefined') return { gpu: inBrowser, source: 'browser' };
+  if (process.platform === 'linux' && dawnVulkanSource === undefined) {
+    if (!wantsNpmSwiftShader()) {
+      dawnVulkanSource = 'system';
+    } else if (softwareFallback) {
+      await useNpmSwiftShader();
+      dawnVulkanSource = 'npm-swiftshader';
+    } else {
+      throw new Error('no Vulkan loader (libvulkan.so.1) on this system: install the GPU vendor\'s Vulkan driver');
+    }
+  }
+  provider ??= (async () => {
+    let dawn: DawnModule;
+    try {
+      dawn = requireOptional(dawnModulePath()) as DawnModule;
+    } catch (err) {
+      throw new Error(`loading Dawn's Node bindings (the webgpu package) failed: ${String((err as Error).message).split('\n')[0]}`);
+    }
+    const g = globalThis as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(dawn.globals)) if (g[k] === undefined) g[k] = v;
+    const gpu = dawn.create([]);
+    const nav = (g.navigator ?? {}) as { gpu?: GpuEntry };
+    if (nav.gpu === undefined) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+    if (g.navigator === undefined) g.navigator = nav;
+    return { gpu, source: dawnVulkanSource ?? 'system', dawn };
+  })();
+  provider.catch(() => {
+    provider = undefined;
+  });
+  return provider;
+}
+
+/** What `registerWebGpuBackend` found. */
+export interface WebGpuRegistration {
+  /** The tfjs backend name registered (`webgpu`). */
+  tfBackend: string;
+  adapter: AdapterDescription;
+}
+
+/** Options of `registerWebGpuBackend`. */
+export interface WebGpuOptions {
+  /** Accept a software adapter (and, on Linux without Vulkan, bring the npm SwiftShader). Default false. */
+  allowSoftware?: boolean;
+  /**
+   * Which GPU (an entry of the config's `GPUS`): the index into the adapters Dawn enumerates, in its
+   * order. Default: the adapter WebGPU offers for `high-performance`.
+   */
+  gpu?: number;
+}
+
+/** A backend that cannot be used here, with the reason (e.g. only a software adapter). */
+export class WebGpuUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'WebGpuUnavailableError';
+  }
+}
+
+const TF_BACKEND = 'webgpu';
+let registered: WebGpuRegistration | undefined;
+
+/**
+ * Finds a WebGPU adapter and registers TF.js's WebGPU backend on a device of it under `webgpu`.
+ * @throws WebGpuUnavailableError when there is no adapter, or only a software one and `allowSoftware` is off
+ */
+export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebGpuRegistration> {
+  if (registered !== undefined) {
+    if (registered.adapter.software && opts.allowSoftware !== true) {
+      throw new WebGpuUnavailableError(`only a software adapter: ${formatAdapter(registered.adapter)}`);
+    }
+    return registered;
+  }
+  let gpu: GpuProvider;
+  try {
+    gpu = await gpuProvider(opts.allowSoftware === true);
+  } catch (err) {
+    throw new WebGpuUnavailableError((err as Error).message);
+  }
+  const names = gpu.dawn ? await dawnAdapterNames(gpu.dawn) : [];
+  const adapter = await requestAdapter(gpu, names, opts.gpu);
+  if (adapter === null) throw new WebGpuUnavailableError('no WebGPU adapter found (Dawn sees no Vulkan/Metal/D3D12 device)');
+  const description = describeAdapter(adapter, gpu.source, names);
+  if (description.software && opts.allowSoftware !== true) {
+    throw new WebGpuUnavailableError(`only a software adapter: ${formatAdapter(description)}`);
+  }
+  const { WebGPUBackend } = requireOptional('@tensorflow/tfjs-backend-webgpu') as {
+    WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend;
+  };
+  const device = await adapter.requestDevice(deviceDescriptor(adapter));
+  const backend = new WebGPUBackend(device, adapter.info);
+  // The package registers a factory of its own on import where `navigator.gpu` exists; this device replaces it.
+  if (tf.findBackendFactory(TF_BACKEND) !== null) tf.removeBackend(TF_BACKEND);
+  tf.registerBackend(TF_BACKEND, () => backend, 0);
+  registered = { tfBackend: TF_BACKEND, adapter: description };
+  return registered;
+}
+
+const DAWN_ADAPTER_LINE = /^\s*\* backend: '([^']*)', name: '(.*)'\s*$/;
+
+/**
+ * The names of the adapters Dawn enumerates, in its order. Dawn's Node bindings have no enumeration
+ * call; a request for an adapter no device is named after is refused with the list of them.
+ */
+async function dawnAdapterNames(dawn: DawnModule): Promise<string[]> {
+  try {
+    await dawn.create(['adapter=\u0001no adapter has this name']).requestAdapter();
+    return [];
+  } catch (err) {
+    const text = String((err as Error).message ?? err);
+    return text
+      .split('\n')
+      .map((line) => DAWN_ADAPTER_LINE.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => m[2]);
+  }
+}
+
+/** The adapter for GPU `index` of Dawn's list, or WebGPU's high-performance one without an index. */
+async function requestAdapter(gpu: GpuProvider, names: string[], index: number | undefined): Promise<GpuAdapter | null> {
+  if (index === undefined) return gpu.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (gpu.dawn === undefined) {
+    if (index !== 0) throw new WebGpuUnavailableError(`GPUS: GPU ${index} cannot be chosen in a browser, which offers one adapter`);
+    return gpu.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  }
+  if (!(Number.isInteger(index) && index >= 0 && index < names.length)) {
+    const list = names.map((n, i) => `${i}: ${n}`).join(', ') || 'none';
+    throw new WebGpuUnavailableError(`GPUS: there is no GPU ${index}; Dawn sees ${names.length} adapter(s) (${list})`);
+  }
+  const name = names[index];
+  const first = names.indexOf(name);
+  if (first !== index) {
+    throw new WebGpuUnavailableError(
+      `GPUS: GPU ${index} (${name}) has the same name as GPU ${first}, and Dawn's Node bindings choose adapters by name: ` +
+        'identical GPUs cannot be told apart; list the first of them only',
+    );
+  }
+  return gpu.dawn.create([`adapter=${name}`]).requestAdapter({ powerPreference: 'high-performance' });
+}
+
+/** The device TF.js's own registration asks for: the adapter's limits for the big buffers, and timestamps. */
+function deviceDescriptor(adapter: GpuAdapter): { requiredFeatures: string[]; requiredLimits: Record<string, number> } {
+  const requiredFeatures = ['timestamp-query'].filter((f) => adapter.features.has(f));
+  const limits = adapter.limits;
+  const keys = [
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeWorkgroupsPerDimension',
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeInvocationsPerWorkgroup',
+  ];
+  const requiredLimits: Record<string, number> = {};
+  for (const k of keys) requiredLimits[k] = limits[k];
+  return { requiredFeatures, requiredLimits };
+}
+
+/** The adapter of the registered backend, if any. */
+export function webGpuAdapter(): AdapterDescription | undefined {
+  return registered?.adapter;
+}
