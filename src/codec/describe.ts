@@ -2,20 +2,21 @@
  * Each codec's decoding in words, for people who decode exported heatmaps without this project's code (written to
  * `hrnet-meta.json` by `hrnet export`). Kept beside the codecs so that the words change with the code.
  */
+import { DEFAULT_BLUR_KERNEL } from './codecs';
 import type { HeatmapCodec } from './heatmap-codec';
 
 const ARGMAX =
   'per joint k: maxval = max of heatmap[:, :, k]; (x, y) = its first argmax in row-major order; if maxval <= 0 then (x, y) = (0, 0)';
 
-const REFINE: Record<HeatmapCodec['name'], string> = {
-  msra:
+const REFINE: Record<HeatmapCodec['name'], (blurKernel: number) => string> = {
+  msra: () =>
     'postProcess: px = floor(x + 0.5), py = floor(y + 0.5); if 1 < px < W - 1 and 1 < py < H - 1: ' +
     'x += 0.25 · sign(hm[py][px + 1] − hm[py][px − 1]), y += 0.25 · sign(hm[py + 1][px] − hm[py − 1][px])',
-  dark:
-    'postProcess (DARK): L = log(max(blur(hm) · max(hm) / max(blur(hm)), 1e-10)), blur = Gaussian of size blurKernel ' +
+  dark: (blurKernel) =>
+    `postProcess (DARK): L = log(max(blur(hm) · max(hm) / max(blur(hm)), 1e-10)), blur = ${blurKernel}×${blurKernel} Gaussian (OpenCV's σ for that size) ` +
     'with zero padding; if 1 < x < W − 2 and 1 < y < H − 2: (x, y) −= H⁻¹·g with g the central differences of L and ' +
     'H its second differences at step 2 (skipped when H is singular)',
-  udp:
+  udp: () =>
     'postProcess (DARK-UDP): L = log(clip(blur(hm) · max(hm) / max(blur(hm)), 1e-3, 50)), blur as DARK, L edge-padded ' +
     'by one pixel; (x, y) −= (H + 2⁻²³·I)⁻¹·g with g the central differences of L at (x, y) and H its second ' +
     'differences with the direct neighbours',
@@ -40,7 +41,7 @@ export function describeDecoding(codec: HeatmapCodec): string[] {
   const shift = codec.flipTest([]).shift;
   return [
     ARGMAX,
-    REFINE[codec.name],
+    REFINE[codec.name](codec.spec.blurKernel ?? DEFAULT_BLUR_KERNEL),
     BACK_PROJECTION[codec.name],
     'score of joint k = maxval',
     'flipTest: run the mirrored crop too, mirror its heatmaps back along x, swap the flipPairs channels, ' +
