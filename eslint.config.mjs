@@ -43,4 +43,21 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: layerZones }],
     },
   },
+  {
+    // The codec is bundled for web pages: no Node-only modules.
+    files: ['src/codec/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['fs', 'path', 'os', 'worker_threads', 'child_process', 'node:*', 'sharp'],
+              message: 'src/codec runs in web pages too: keep Node-only modules out of it',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
