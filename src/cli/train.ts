@@ -66,7 +66,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         console.error(`rendered ${summary.splits.map((s) => `${s.images} ${s.name}`).join(', ')} images in ${summary.seconds.toFixed(0)} s`);
       }
     }
-    const result = await train({ config, outDir: out, resume: args.resume, pretrained: args.pretrained });
+    const result = await train({ config, outDir: out, resume: args.resume, pretrained: args.pretrained, maxEpochs: args.epochs });
     try {
       const last = result.history[result.history.length - 1];
       console.log(`best ${result.metricName} ${result.bestMetric.toFixed(4)} at epoch ${result.bestEpoch}` + (last ? `; last epoch ${last.epoch}: ${result.metricName} ${last.valMetric?.toFixed(4)}` : ''));
