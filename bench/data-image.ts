@@ -12,7 +12,7 @@
 import * as path from 'path';
 import sharp from 'sharp';
 import { decodeImage, normalizeImage, RgbImage, warpAffine } from '../src/data/image';
-import { getAffineTransform, Vec2 } from '../src/data/transforms';
+import { getAffineTransform, type Vec2 } from '../src/codec/affine';
 
 const SHARED_DIR = process.env.HRNET_SHARED ?? path.resolve(__dirname, '..', '..', '..', '..', 'shared');
 const SOURCE = path.join(SHARED_DIR, 'data', 'coco', '000000000785.jpg');

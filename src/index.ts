@@ -24,7 +24,7 @@ export { jointsMseLoss, jointsOhkmMseLoss } from './train/loss';
 export { Adam, SGD, createOptimizer } from './train/optim';
 export type { Optimizer, OptimizerState } from './train/optim';
 
-export { createDataset } from './data/dataset';
+export { createDataset } from './data/create-dataset';
 export type { KeypointDataset, DatasetRecord, DatasetSplit } from './data/dataset';
 export { JointsDataset, sampleOptionsFromConfig } from './data/joints-dataset';
 export { createLoader } from './data/loader';
@@ -33,6 +33,11 @@ export { renderSyntheticDataset } from './data/synthetic';
 export { COCO_META, MPII_META, metaFromCocoCategory } from './data/keypoint-meta';
 export type { KeypointMeta } from './data/keypoint-meta';
 
+export { codecOf, codecSpecOf, createCodec, darkCodec, msraCodec, udpCodec } from './codec/codecs';
+export type { CodecName, CodecSpec, HeatmapCodec } from './codec/heatmap-codec';
+export { getMaxPreds } from './codec/argmax';
+export { flipTestAverage } from './codec/flip';
+
 export { train } from './train/trainer';
 export type { TrainOptions, TrainResult } from './train/trainer';
 export { trainStep } from './train/train-step';
@@ -40,7 +45,6 @@ export { trainStep } from './train/train-step';
 export { predictDataset, evaluateCoco } from './eval/evaluate';
 export { evaluateCocoKeypoints, formatCocoSummary } from './eval/coco-eval';
 export { evaluatePckh, formatPckhTable } from './eval/pckh';
-export { getFinalPreds, getMaxPreds } from './eval/decode';
 
 export { buildLayersModel, decodingOfConfig, exportModel, EXPORT_FORMATS } from './io/export';
 export type { ExportFormat, ExportModelOptions, ExportResult, HrnetExportMeta } from './io/export';

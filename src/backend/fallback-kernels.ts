@@ -69,11 +69,6 @@ export const HRNET_TRAINING_KERNELS: readonly string[] = [
   tf.Sign,
 ];
 
-/** Names in `kernelNames` that have no kernel registered for the WASM backend. */
-export function missingWasmKernels(kernelNames: readonly string[] = HRNET_TRAINING_KERNELS): string[] {
-  return kernelNames.filter((name) => tf.getKernel(name, WASM) === undefined);
-}
-
 /** The stock `Conv2DBackpropInput`, kept for what the convolution-based kernel does not take (NCHW, unequal strides). */
 let stockConv2DBackpropInput: tf.KernelConfig | undefined;
 /** The stock (XNNPACK) `Conv2D`, kept for what the compiled one does not take. */

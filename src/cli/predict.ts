@@ -2,22 +2,25 @@
  * `hrnet predict --checkpoint CKPT --image IMG [--boxes BOXES.json] --out DIR [--flip] [--threshold T]`:
  * keypoints of the people in one image, top-down as the official test: each person box becomes a
  * center and scale (`_xywh2cs`, input aspect ratio, ×1.25), is cropped with the affine of
- * `get_affine_transform`, run through the network (with the flip test when asked), and the heatmaps are
- * decoded (`get_final_preds`) back to image pixels. Writes `DIR/<stem>.json` and `DIR/<stem>.png`.
+ * the config's codec (`get_affine_transform`, or UDP's), run through the network (with the flip test when asked),
+ * and the heatmaps are decoded by the same codec back to image pixels. Writes `DIR/<stem>.json` and `DIR/<stem>.png`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Argv, CommandModule } from 'yargs';
+import { codecOf } from '../codec/codecs';
+import { flipTestAverage } from '../codec/flip';
+import type { HeatmapCodec } from '../codec/heatmap-codec';
+import { nhwcToNchw } from '../codec/layout';
 import type { Config } from '../config/schema';
 import { readJsonFile } from '../data/dataset';
 import { decodeImage, normalizeImage, RgbImage, warpAffine } from '../data/image';
 import type { KeypointMeta } from '../data/keypoint-meta';
-import { getAffineTransform, xywh2cs } from '../data/transforms';
-import { getFinalPreds, nhwcToNchw } from '../eval/decode';
-import { flippedHeatmaps } from '../eval/evaluate';
+import { keypointMetaOfConfig } from '../data/keypoint-meta-of-config';
+import { xywh2cs } from '../data/transforms';
+import { rescorePerson } from '../eval/rescore';
 import { writeFileAtomic, loadModelFromCheckpoint } from '../io/checkpoint';
-import { keypointMetaOfConfig } from '../io/export';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { renderPredictions } from '../viz/predictions';
 import { savePng } from '../viz/save-png';
@@ -76,12 +79,8 @@ export interface PredictionFile {
 export interface PredictPersonsOptions {
   /** Run the mirrored crops too and average (official flip test). */
   flipTest: boolean;
-  /** `TEST.SHIFT_HEATMAP`. */
-  shiftHeatmap: boolean;
-  /** `TEST.POST_PROCESS`. */
-  postProcess: boolean;
-  /** `TEST.DECODE`. */
-  decode: 'default' | 'dark';
+  /** Crop, decoding and flip test ({@link codecOf} of the checkpoint's config). */
+  codec: HeatmapCodec;
   /** `DATASET.COLOR_RGB`: false feeds BGR, as the network was trained. */
   colorRgb: boolean;
   /** `TEST.IN_VIS_THRE`: keypoint scores above it enter the person score. */
@@ -160,7 +159,7 @@ export async function predictPersons(model: PoseHRNet, image: RgbImage, boxes: r
       const { center, scale } = xywh2cs(bx, by, bw, bh, w / h);
       centers.set(center, i * 2);
       scales.set(scale, i * 2);
-      const crop = warpAffine(image, getAffineTransform(center, scale, 0, [w, h]), w, h);
+      const crop = warpAffine(image, opts.codec.cropTransform(center, scale, 0), w, h);
       if (!opts.colorRgb) {
         for (let p = 0; p < crop.length; p += 3) {
           const r = crop[p];
@@ -170,31 +169,22 @@ export async function predictPersons(model: PoseHRNet, image: RgbImage, boxes: r
       }
       normalizeImage(crop, pixels, i * h * w * 3);
     });
+    const flip = opts.codec.flipTest(opts.flipPairs);
     const heat = tf.tidy(() => {
       const x = tf.tensor4d(pixels, [n, h, w, 3]);
       const out = model.forward(x, { training: false });
-      return opts.flipTest ? tf.mul(tf.add(out, flippedHeatmaps(model, x, opts.flipPairs, opts.shiftHeatmap)), 0.5) : out;
+      return opts.flipTest ? flipTestAverage(out, model.forward(tf.reverse(x, 2), { training: false }), flip) : out;
     });
     const [, hh, hw] = heat.shape;
     const nchw = nhwcToNchw((await heat.data()) as Float32Array, n, hh, hw, k);
     heat.dispose();
-    const { preds, maxvals } = getFinalPreds(nchw, [n, k, hh, hw], centers, scales, { postProcess: opts.postProcess, decode: opts.decode });
+    const { preds, maxvals } = opts.codec.decode(nchw, [n, k, hh, hw], centers, scales);
     batch.forEach((box, i) => {
       const keypoints: [number, number, number][] = [];
-      // Official rescoring: mean of the keypoint scores above IN_VIS_THRE, accumulated in float32.
-      let sum = 0;
-      let count = 0;
-      for (let j = 0; j < k; j++) {
-        const v = maxvals[i * k + j];
-        keypoints.push([preds[(i * k + j) * 2], preds[(i * k + j) * 2 + 1], v]);
-        if (v > opts.inVisThre) {
-          sum = Math.fround(sum + v);
-          count++;
-        }
-      }
+      for (let j = 0; j < k; j++) keypoints.push([preds[(i * k + j) * 2], preds[(i * k + j) * 2 + 1], maxvals[i * k + j]]);
       persons.push({
         bbox: [...box.bbox],
-        score: box.score * (count > 0 ? Math.fround(sum / count) : 0),
+        score: rescorePerson(maxvals.subarray(i * k, (i + 1) * k), box.score, opts.inVisThre),
         box_score: box.score,
         center: [centers[i * 2], centers[i * 2 + 1]],
         scale: [scales[i * 2], scales[i * 2 + 1]],
@@ -233,9 +223,7 @@ async function predictWithModel(model: PoseHRNet, config: Config, args: PredictA
     : [{ bbox: [0, 0, image.width, image.height], score: 1 }];
   const persons = await predictPersons(model, image, boxes, {
     flipTest: args.flip ?? config.TEST.FLIP_TEST,
-    shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-    postProcess: config.TEST.POST_PROCESS,
-    decode: config.TEST.DECODE,
+    codec: codecOf(config),
     colorRgb: config.DATASET.COLOR_RGB,
     inVisThre: config.TEST.IN_VIS_THRE,
     batchSize: config.TEST.BATCH_SIZE_PER_GPU,

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
-import { createDataset } from '../data/dataset';
+import { createDataset } from '../data/create-dataset';
 import { denormalizeImage, RgbImage } from '../data/image';
 import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { renderHeatmapGrid } from '../viz/heatmaps';

@@ -369,6 +369,13 @@ export function validateConfig(config: Config, file: string): void {
     const k = config.MODEL.NUM_JOINTS;
     rejectKey(file, 'LOSS.TOPK', `expected at most MODEL.NUM_JOINTS (${k}) with USE_OHKM, got ${config.LOSS.TOPK}`);
   }
+  if (config.MODEL.USE_UDP && config.TEST.SHIFT_HEATMAP) {
+    rejectKey(
+      file,
+      'TEST.SHIFT_HEATMAP',
+      'must be false with MODEL.USE_UDP: true (UDP\'s (size − 1) grid maps flipped heatmaps back exactly, with no one-column shift)',
+    );
+  }
   checkKeypointMeta(config, file);
 }
 

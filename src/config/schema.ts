@@ -97,6 +97,12 @@ export interface ModelConfig {
   HEATMAP_SIZE: [number, number];
   /** Standard deviation of the Gaussian targets, in heatmap pixels. */
   readonly SIGMA: number;
+  /**
+   * Project key (mmpose's `use_udp`): unbiased data processing (Huang et al., CVPR 2020) — the `(size − 1)` crop
+   * affine and target grid, Gaussians at the exact heatmap position, DARK-UDP decoding (`TEST.DECODE` is then not
+   * used, and `TEST.SHIFT_HEATMAP` must be false). Default false: the official processing.
+   */
+  readonly USE_UDP: boolean;
   /** Architecture. */
   readonly EXTRA: ModelExtra;
 }
@@ -236,7 +242,7 @@ export interface TestConfig {
   readonly BBOX_THRE: number;
   /** Weights to evaluate, relative to `DATA_DIR`; `''` = the run's final state. */
   readonly MODEL_FILE: string;
-  /** Project addition: heatmap decoding, `default` (official) or `dark`. */
+  /** Project addition: heatmap decoding without UDP, `default` (official quarter-pixel shift) or `dark`. */
   readonly DECODE: DecodeMethod;
 }
 
@@ -346,6 +352,7 @@ export function defaultConfig(): Config {
       IMAGE_SIZE: [256, 256],
       HEATMAP_SIZE: [64, 64],
       SIGMA: 2,
+      USE_UDP: false,
       EXTRA: defaultModelExtra(),
     },
     LOSS: { USE_OHKM: false, TOPK: 8, USE_TARGET_WEIGHT: true, USE_DIFFERENT_JOINTS_WEIGHT: false },
@@ -499,6 +506,7 @@ export const CONFIG_FIELDS: ConfigFieldTree<Config> = {
     IMAGE_SIZE: size,
     HEATMAP_SIZE: size,
     SIGMA: positive,
+    USE_UDP: bool,
     EXTRA: {
       PRETRAINED_LAYERS: { kind: 'stringList' },
       FINAL_CONV_KERNEL: { kind: 'number', integer: true, oneOf: [1, 3] },

@@ -5,7 +5,8 @@
 import * as os from 'os';
 import * as path from 'path';
 import { applyOverrides, defaultConfig } from '../config/load';
-import { createDataset, type KeypointDataset } from './dataset';
+import { createDataset } from './create-dataset';
+import type { KeypointDataset } from './dataset';
 import { JointsDataset, sampleOptionsFromConfig } from './joints-dataset';
 import { createLoader, defaultWorkerCount, SampleWorkerPool } from './loader';
 

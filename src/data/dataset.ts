@@ -1,7 +1,7 @@
 /**
  * Keypoint datasets: the record every dataset produces (official `gt_db` entries plus image id, score and area),
- * the dataset object the pipeline, loader and evaluation share, annotation-file and image-folder helpers, and
- * {@link createDataset}, which picks the COCO, MPII, custom COCO-format or synthetic reader from the config.
+ * the dataset object the pipeline, loader and evaluation share, and annotation-file and image-folder helpers;
+ * `createDataset` (`create-dataset.ts`) picks the COCO, MPII, custom COCO-format or synthetic reader from the config.
  *
  * Paths: `DATASET.ROOT` is relative to `DATA_DIR` (both relative to the working directory when not absolute).
  * Annotation files per kind:
@@ -16,8 +16,6 @@ import * as YAML from 'yaml';
 import type { Config } from '../config/schema';
 import { validateKeypointMeta, type KeypointMeta } from './keypoint-meta';
 import type { Vec2 } from './transforms';
-import { loadCocoDataset } from './coco';
-import { loadMpiiDataset } from './mpii';
 
 export { jsonErrorOffset, readJsonFile } from './json-file';
 
@@ -118,27 +116,6 @@ export function pickImageDir(candidates: readonly string[], probeFiles: readonly
     }
   }
   return { dir: candidates[0], found: false };
-}
-
-/**
- * Loads the dataset of `split` described by `config.DATASET` (see the file comment for paths). Throws an error
- * naming the file and the fault for missing or malformed files, keypoint counts that differ from
- * `MODEL.NUM_JOINTS`, and empty datasets.
- * @param config experiment config
- * @param split `train` (`TRAIN_SET`, ground-truth boxes) or `test` (`TEST_SET`; COCO boxes per `TEST.USE_GT_BBOX`)
- */
-export function createDataset(config: Config, split: DatasetSplit, opts: CreateDatasetOptions = {}): KeypointDataset {
-  const kind = config.DATASET.DATASET;
-  switch (kind) {
-    case 'coco':
-    case 'synthetic':
-    case 'custom':
-      return loadCocoDataset(config, split, opts);
-    case 'mpii':
-      return loadMpiiDataset(config, split, opts);
-    default:
-      throw new Error(`DATASET.DATASET: unknown dataset kind ${JSON.stringify(kind)}; expected coco, mpii, custom or synthetic`);
-  }
 }
 
 /**

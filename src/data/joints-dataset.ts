@@ -1,21 +1,21 @@
 /**
  * One training or test sample of the top-down pipeline, as the official `JointsDataset.__getitem__`: decode the
  * image, draw the training augmentation (half-body crop, scale, rotation, flip) in the official order, crop with
- * `getAffineTransform` + `warpAffine`, normalise, map the joints through the same matrix and build the Gaussian
- * targets.
+ * the codec's crop affine + `warpAffine`, normalise, map the joints through the same matrix and encode them into
+ * the codec's targets (official, or UDP's with `MODEL.USE_UDP`).
  *
  * Reproducibility: the random stream of sample `i` in epoch `e` is `seedrandom("<seed>:<e>:<i>")`, so a sample
  * does not depend on which worker prepares it or in which order.
  */
 import seedrandom from 'seedrandom';
+import { affineTransformJointsInPlace } from '../codec/affine';
+import { codecNameOf, createCodec } from '../codec/codecs';
+import type { CodecName, HeatmapCodec } from '../codec/heatmap-codec';
 import type { Config } from '../config/schema';
 import type { DatasetRecord, KeypointDataset } from './dataset';
 import { composeFlip, decodeImage, normalizeImage, warpAffine, type RgbImage } from './image';
-import { generateTarget } from './targets';
 import {
-  affineTransformJointsInPlace,
   fliplrJoints,
-  getAffineTransform,
   halfBodyTransform,
   scaleRotateFromRandom,
   type UniformRng,
@@ -33,6 +33,8 @@ export interface SampleOptions {
   heatmapSize: Vec2;
   /** Gaussian sigma in heatmap cells. */
   sigma: number;
+  /** The codec whose crop affine and targets the samples get (default `msra`, the official ones). */
+  codec?: CodecName;
   /** Training mode (augmentation on); test mode crops the record's box as is. */
   isTrain: boolean;
   /** Random horizontal flip with probability 0.5 (training). */
@@ -122,6 +124,7 @@ export function sampleOptionsFromConfig(config: Config, isTrain: boolean, seed?:
     imageSize: [config.MODEL.IMAGE_SIZE[0], config.MODEL.IMAGE_SIZE[1]],
     heatmapSize: [config.MODEL.HEATMAP_SIZE[0], config.MODEL.HEATMAP_SIZE[1]],
     sigma: config.MODEL.SIGMA,
+    codec: codecNameOf(config),
     isTrain,
     flip: d.FLIP,
     scaleFactor: d.SCALE_FACTOR,
@@ -202,10 +205,14 @@ export class SamplePipeline {
   readonly options: SampleOptions;
   readonly joints: SampleJointsInfo;
   readonly cache: ImageCache;
+  /** Crop affine and targets. */
+  readonly codec: HeatmapCodec;
   private readonly crop: Uint8Array;
 
   constructor(spec: SamplePipelineSpec) {
     this.options = spec.options;
+    const o = spec.options;
+    this.codec = createCodec({ name: o.codec ?? 'msra', imageSize: o.imageSize, heatmapSize: o.heatmapSize, sigma: o.sigma });
     this.joints = spec.joints;
     this.cache = new ImageCache(spec.options.imageCacheBytes);
     const [w, h] = spec.options.imageSize;
@@ -277,23 +284,16 @@ export class SamplePipeline {
       }
     }
 
-    const trans = getAffineTransform(center, scale, rotation, o.imageSize);
+    const trans = this.codec.cropTransform(center, scale, rotation);
     const [w, h] = o.imageSize;
     const crop = warpAffine(image, flipped ? composeFlip(trans, image.width) : trans, w, h, this.crop);
     if (!o.colorRgb) swapRedBlue(crop);
     normalizeImage(crop, out.image, 0);
     affineTransformJointsInPlace(joints, trans, jointsVis);
-    generateTarget(
+    this.codec.encode(
       joints,
       jointsVis,
-      {
-        imageSize: o.imageSize,
-        heatmapSize: o.heatmapSize,
-        sigma: o.sigma,
-        jointsWeight: info.jointsWeight,
-        useDifferentJointsWeight: o.useDifferentJointsWeight,
-        layout: 'HWK',
-      },
+      { jointsWeight: info.jointsWeight, useDifferentJointsWeight: o.useDifferentJointsWeight, layout: 'HWK' },
       { target: out.target, targetWeight: out.targetWeight },
     );
     return {

@@ -63,9 +63,12 @@ const COCO_KEYPOINT_NAMES = [
   'right_ankle',
 ];
 
-/** pycocotools' keypoint sigmas `[.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89] / 10`. */
-const COCO_SIGMAS = [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89].map(
-  (s) => s / 10,
+/**
+ * The COCO per-keypoint OKS sigmas of pycocotools `[.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07,
+ * 1.07, .87, .87, .89, .89] / 10` (17 values, COCO keypoint order), as float64 values of that division.
+ */
+export const COCO_KPT_OKS_SIGMAS: readonly number[] = Object.freeze(
+  [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89].map((s) => s / 10),
 );
 
 /** COCO's 1-based skeleton, as in the annotation files. */
@@ -82,7 +85,7 @@ export const COCO_META: KeypointMeta = {
   upperBodyIds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
   lowerBodyIds: [11, 12, 13, 14, 15, 16],
   jointsWeight: [1, 1, 1, 1, 1, 1, 1, 1.2, 1.2, 1.5, 1.5, 1, 1, 1.2, 1.2, 1.5, 1.5],
-  sigmas: COCO_SIGMAS,
+  sigmas: [...COCO_KPT_OKS_SIGMAS],
   skeleton: COCO_SKELETON_1BASED.map(([a, b]) => [a - 1, b - 1]),
   colors: COCO_KEYPOINT_NAMES.map(sideColor),
 };
@@ -263,7 +266,7 @@ export function metaFromCocoCategory(category: CocoCategory, overrides: Keypoint
   const upperBodyIds: number[] = [];
   names.forEach((name, i) => (isLowerBodyName(name) ? lowerBodyIds : upperBodyIds).push(i));
 
-  const cocoSigma = new Map(COCO_KEYPOINT_NAMES.map((n, i) => [n, COCO_SIGMAS[i]]));
+  const cocoSigma = new Map(COCO_KEYPOINT_NAMES.map((n, i) => [n, COCO_KPT_OKS_SIGMAS[i]]));
   const sigmas = names.map((n) => cocoSigma.get(n.toLowerCase()) ?? DEFAULT_OKS_SIGMA);
 
   const skeleton: [number, number][] = [];

@@ -9,7 +9,7 @@
  */
 import * as os from 'os';
 import { Worker } from 'worker_threads';
-import { startWorkerThread, waitUntilReady } from '../io/worker-thread';
+import { startWorkerThread, waitUntilReady } from '../backend/worker-thread';
 import seedrandom from 'seedrandom';
 import { ownedJoints } from './joint-slab';
 import type { JointsDataset, SampleMeta, SamplePipelineSpec } from './joints-dataset';

@@ -1,19 +1,20 @@
 /**
  * Top-down keypoints of the people in one image from any heatmap predictor — a project model in Node, an
  * exported TF.js layers model in a web page — with the functions `hrnet predict` runs: each person box becomes a
- * center and scale (`xywh2cs`: input aspect ratio, ×1.25), is cropped through `getAffineTransform` with OpenCV's
- * bilinear (`warpAffine`), normalised (`normalizeImage`), run (and run mirrored, when the flip test is on, through
- * `flippedHeatmaps`), and the heatmaps are decoded by `getFinalPreds` with the config's `TEST.DECODE`.
+ * center and scale (`xywh2cs`: input aspect ratio, ×1.25), is cropped through the codec's crop transform with
+ * OpenCV's bilinear (`warpAffine`), normalised (`normalizeImage`), run (and run mirrored, when the flip test is on,
+ * averaged by the codec's flip test), and the heatmaps are decoded by the same codec (`src/codec`).
  *
  * No Node-only module is used on this path, so the demo page's bundle runs it in a browser as it is.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RgbImage } from '../data/image';
 import { normalizeImage, warpAffine } from '../data/image';
-import { getAffineTransform, xywh2cs } from '../data/transforms';
-import { DecodeMethod, getFinalPreds, nhwcToNchw } from '../eval/decode';
-import { flippedHeatmaps } from '../eval/evaluate';
-import type { PoseHRNet } from '../model/pose-hrnet';
+import { xywh2cs } from '../data/transforms';
+import { createCodec } from '../codec/codecs';
+import { flipTestAverage } from '../codec/flip';
+import type { CodecSpec } from '../codec/heatmap-codec';
+import { nhwcToNchw } from '../codec/layout';
 
 /** Eval-mode heatmaps of a batch: images `[N, H, W, 3]` (normalised) → heatmaps `[N, H/4, W/4, K]`. */
 export type HeatmapPredictor = (images: tf.Tensor4D) => tf.Tensor4D;
@@ -22,12 +23,8 @@ export type HeatmapPredictor = (images: tf.Tensor4D) => tf.Tensor4D;
 export interface PoseDecodeSettings {
   /** `TEST.FLIP_TEST`: run the mirrored crops too and average. */
   flipTest: boolean;
-  /** `TEST.SHIFT_HEATMAP`: shift the flipped-back heatmaps one column right. */
-  shiftHeatmap: boolean;
-  /** `TEST.POST_PROCESS`: sub-pixel refinement of the argmax. */
-  postProcess: boolean;
-  /** `TEST.DECODE`: the refinement, `default` (quarter pixel) or `dark`. */
-  decode: DecodeMethod;
+  /** The config's codec (`codecSpecOf`): crop, flip test and decoding, as plain data. */
+  codec: CodecSpec;
   /** `DATASET.COLOR_RGB`: false feeds BGR, as the network was trained. */
   colorRgb: boolean;
 }
@@ -72,6 +69,7 @@ export async function estimatePoses(
   const k = network.numJoints;
   const n = boxes.length;
   if (n === 0) return [];
+  const codec = createCodec(settings.codec);
   const pixels = new Float32Array(n * h * w * 3);
   const centers = new Float64Array(n * 2);
   const scales = new Float64Array(n * 2);
@@ -79,7 +77,7 @@ export async function estimatePoses(
     const { center, scale } = xywh2cs(bx, by, bw, bh, w / h);
     centers.set(center, i * 2);
     scales.set(scale, i * 2);
-    const crop = warpAffine(image, getAffineTransform(center, scale, 0, [w, h]), w, h);
+    const crop = warpAffine(image, codec.cropTransform(center, scale, 0), w, h);
     if (!settings.colorRgb) {
       for (let p = 0; p < crop.length; p += 3) {
         const r = crop[p];
@@ -89,12 +87,11 @@ export async function estimatePoses(
     }
     normalizeImage(crop, pixels, i * h * w * 3);
   });
-  // The flip test's helper takes a model; the predictor stands in for its eval-mode forward.
-  const flipModel = { numJoints: k, forward: (x: tf.Tensor4D) => predict(x) } as unknown as PoseHRNet;
+  const flip = codec.flipTest(network.flipPairs);
   const heat = tf.tidy(() => {
     const x = tf.tensor4d(pixels, [n, h, w, 3]);
     const out = predict(x);
-    return settings.flipTest ? tf.mul(tf.add(out, flippedHeatmaps(flipModel, x, network.flipPairs, settings.shiftHeatmap)), 0.5) : out;
+    return settings.flipTest ? flipTestAverage(out, predict(tf.reverse(x, 2) as tf.Tensor4D), flip) : out;
   });
   const [, hh, hw, hk] = heat.shape;
   let data: Float32Array;
@@ -104,10 +101,7 @@ export async function estimatePoses(
   } finally {
     heat.dispose();
   }
-  const { preds, maxvals } = getFinalPreds(nhwcToNchw(data, n, hh, hw, k), [n, k, hh, hw], centers, scales, {
-    postProcess: settings.postProcess,
-    decode: settings.decode,
-  });
+  const { preds, maxvals } = codec.decode(nhwcToNchw(data, n, hh, hw, k), [n, k, hh, hw], centers, scales);
   return boxes.map(([bx, by, bw, bh], i) => ({
     bbox: [bx, by, bw, bh],
     center: [centers[i * 2], centers[i * 2 + 1]],

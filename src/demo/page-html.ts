@@ -56,7 +56,7 @@ export function demoPageHtml(settings: DemoPageSettings): string {
 </head>
 <body data-state="loading">
 <h1>HRNet keypoints</h1>
-<p class="sub">${escapeHtml(settings.title)} · input ${w}×${h} · ${settings.network.numJoints} keypoints · decoding ${escapeHtml(settings.decode.decode)}${settings.decode.flipTest ? ' with flip test' : ''}</p>
+<p class="sub">${escapeHtml(settings.title)} · input ${w}×${h} · ${settings.network.numJoints} keypoints · decoding ${escapeHtml(settings.decode.codec.name)}${settings.decode.flipTest ? ' with flip test' : ''}</p>
 <div class="controls">
   <label class="button">Choose an image<input type="file" id="file" accept="image/*"></label>
   <button type="button" id="camera">Use the camera</button>

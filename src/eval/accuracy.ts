@@ -3,7 +3,7 @@
  * fraction of samples whose predicted argmax lies within 0.5 of the ground-truth argmax, distances
  * normalised by a tenth of the heatmap size; joints whose target is empty are not counted.
  */
-import { getMaxPreds } from './decode';
+import { getMaxPreds } from '../codec/argmax';
 
 /** Result of {@link heatmapAccuracy}. */
 export interface HeatmapAccuracy {

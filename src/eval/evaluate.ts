@@ -1,16 +1,19 @@
 /**
- * Inference over a dataset and the official metrics: batched eval-mode forward, flip test with the
- * one-column shift, decoding back to image coordinates, then for COCO-format datasets the official
- * rescoring + OKS NMS and COCO keypoint AP (for MPII-format data, PCKh needs head boxes).
+ * Inference over a dataset and the official metrics: batched eval-mode forward, the codec's flip test and
+ * decoding back to image coordinates, then for COCO-format datasets the official rescoring + OKS NMS and COCO
+ * keypoint AP (for MPII-format data, PCKh needs head boxes).
  */
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
+import { codecOf } from '../codec/codecs';
+import { flipTestAverage, type FlipTest } from '../codec/flip';
+import type { HeatmapCodec } from '../codec/heatmap-codec';
+import { nhwcToNchw } from '../codec/layout';
 import type { Config } from '../config/schema';
 import type { KeypointDataset } from '../data/dataset';
 import type { JointsDataset, SampleMeta } from '../data/joints-dataset';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { CocoEvalResult, CocoKeypointResult, CocoKeypointsFile, evaluateCocoKeypoints } from './coco-eval';
-import { getFinalPreds, nhwcToNchw } from './decode';
 import { PersonPrediction, rescoreAndNms } from './nms';
 
 /** Options of {@link predictDataset}. */
@@ -18,12 +21,8 @@ export interface PredictOptions {
   batchSize: number;
   /** `TEST.FLIP_TEST`. */
   flipTest: boolean;
-  /** `TEST.SHIFT_HEATMAP`. */
-  shiftHeatmap: boolean;
-  /** `TEST.POST_PROCESS`: quarter-pixel refinement. */
-  postProcess: boolean;
-  /** `TEST.DECODE`. */
-  decode: 'default' | 'dark';
+  /** Decoding and flip test ({@link codecOf}). */
+  codec: HeatmapCodec;
   /** Called after each batch with (done, total). */
   onProgress?: (done: number, total: number) => void;
   /** Called for each sample whose image is missing or cannot be decoded (the sample is skipped). */
@@ -44,9 +43,7 @@ export function predictOptionsFromConfig(config: Config): PredictOptions {
   return {
     batchSize: config.TEST.BATCH_SIZE_PER_GPU,
     flipTest: config.TEST.FLIP_TEST,
-    shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-    postProcess: config.TEST.POST_PROCESS,
-    decode: config.TEST.DECODE,
+    codec: codecOf(config),
   };
 }
 
@@ -61,35 +58,7 @@ export interface DatasetPredictions {
   skipped: SkippedPrediction[];
 }
 
-/**
- * Flip-test heatmaps: runs the model on mirrored images, mirrors the heatmaps back, swaps the
- * left/right channels and (optionally) shifts them one column right, as the official code does.
- * @param images `[N, H, W, 3]`
- * @returns `[N, h, w, K]`
- */
-export function flippedHeatmaps(model: PoseHRNet, images: tf.Tensor4D, flipPairs: readonly [number, number][], shift: boolean): tf.Tensor4D {
-  return tf.tidy(() => {
-    const k = model.numJoints;
-    const perm = Array.from({ length: k }, (_, i) => i);
-    for (const [a, b] of flipPairs) {
-      perm[a] = b;
-      perm[b] = a;
-    }
-    let out = tf.reverse(model.forward(tf.reverse(images, 2), { training: false }), 2);
-    out = tf.gather(out, perm, 3);
-    if (shift) {
-      const w = out.shape[2];
-      out = tf.concat([tf.slice(out, [0, 0, 0, 0], [-1, -1, 1, -1]), tf.slice(out, [0, 0, 0, 0], [-1, -1, w - 1, -1])], 2);
-    }
-    return out as tf.Tensor4D;
-  });
-}
-
-/** The flip test: left/right joint pairs and whether to shift the flipped heatmaps (`TEST.SHIFT_HEATMAP`). */
-export interface FlipTest {
-  pairs: [number, number][];
-  shift: boolean;
-}
+export type { FlipTest } from '../codec/flip';
 
 /** Eval-mode heatmaps `[n, h, w, K]` of `model` for `images` `[n, H, W, 3]`, flip-averaged when `flip` is given. */
 export async function inferHeatmaps(model: PoseHRNet, images: Float32Array, n: number, flip?: FlipTest): Promise<Float32Array> {
@@ -97,7 +66,7 @@ export async function inferHeatmaps(model: PoseHRNet, images: Float32Array, n: n
   const heat = tf.tidy(() => {
     const x = tf.tensor4d(images.subarray(0, n * h * w * 3), [n, h, w, 3]);
     const out = model.forward(x, { training: false });
-    return flip ? tf.mul(tf.add(out, flippedHeatmaps(model, x, flip.pairs, flip.shift)), 0.5) : out;
+    return flip ? flipTestAverage(out, model.forward(tf.reverse(x, 2), { training: false }), flip) : out;
   });
   try {
     return (await heat.data()) as Float32Array;
@@ -142,11 +111,11 @@ export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts
       scales.set(s.meta.scale, i * 2);
       metas.push(s.meta);
     }
-    const flip = opts.flipTest ? { pairs: data.dataset.meta.flipPairs.map(([a, b]) => [a, b] as [number, number]), shift: opts.shiftHeatmap } : undefined;
+    const flip = opts.flipTest ? opts.codec.flipTest(data.dataset.meta.flipPairs) : undefined;
     const heat = infer ? await infer(images, n, flip) : await inferHeatmaps(model, images, n, flip);
     const [hw, hh] = [w / 4, h / 4];
     const nchw = nhwcToNchw(heat, n, hh, hw, k);
-    const { preds, maxvals } = getFinalPreds(nchw, [n, k, hh, hw], centers, scales, { postProcess: opts.postProcess, decode: opts.decode });
+    const { preds, maxvals } = opts.codec.decode(nchw, [n, k, hh, hw], centers, scales);
     for (let i = 0; i < n; i++) {
       const m = metas[i];
       if (m === null) continue;

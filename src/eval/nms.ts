@@ -4,6 +4,7 @@
  */
 import type { CocoKeypointResult } from './coco-eval';
 import { COCO_KPT_OKS_SIGMAS, oksIou } from './oks';
+import { rescorePerson } from './rescore';
 
 export { oksIou } from './oks';
 
@@ -173,12 +174,9 @@ export interface RescoreNmsOptions {
 }
 
 /**
- * The official `COCODataset.evaluate` post-processing: each person's score becomes the box score × the
- * mean of its keypoint scores above `inVisThre` (0 when none is), then OKS NMS per image; the survivors
- * become COCO results, images in order of first appearance, persons in NMS selection order.
- *
- * The official predictions are float32, so the keypoint-score mean is accumulated in float32 before the
- * float64 product with the box score.
+ * The official `COCODataset.evaluate` post-processing: each person is rescored ({@link rescorePerson}: the box
+ * score × the mean of its keypoint scores above `inVisThre`, 0 when none is), then OKS NMS per image; the
+ * survivors become COCO results, images in order of first appearance, persons in NMS selection order.
  * @param preds person predictions `[N]`, keypoints `[K][3]` each.
  */
 export function rescoreAndNms(preds: readonly PersonPrediction[], opts: RescoreNmsOptions): CocoKeypointResult[] {
@@ -191,18 +189,8 @@ export function rescoreAndNms(preds: readonly PersonPrediction[], opts: RescoreN
         `preds[${n}].keypoints: ${pred.keypoints.length} keypoints, expected ${sigmas.length} (one per OKS sigma)`,
       );
     }
-    let kptScore = 0;
-    let validNum = 0;
-    for (const kp of pred.keypoints) {
-      const s = Math.fround(kp[2]);
-      if (s > opts.inVisThre) {
-        kptScore = Math.fround(kptScore + s);
-        validNum++;
-      }
-    }
-    if (validNum !== 0) kptScore = Math.fround(kptScore / validNum);
     const list = byImage.get(pred.imageId) ?? [];
-    list.push({ pred, score: kptScore * pred.score });
+    list.push({ pred, score: rescorePerson(pred.keypoints.map((kp) => kp[2]), pred.score, opts.inVisThre) });
     byImage.set(pred.imageId, list);
   });
   const results: CocoKeypointResult[] = [];

@@ -10,18 +10,12 @@
  * Keypoint arrays are flat `[x0, y0, v0, x1, y1, v1, …]` (`3K` values) as in COCO files.
  */
 
+import { COCO_KPT_OKS_SIGMAS } from '../data/keypoint-meta';
+
+export { COCO_KPT_OKS_SIGMAS } from '../data/keypoint-meta';
+
 /** `np.spacing(1)`: the ε added to every area before dividing by it. */
 export const OKS_AREA_EPS = 2.220446049250313e-16;
-
-/**
- * The COCO per-keypoint OKS sigmas `[.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07,
- * .87, .87, .89, .89] / 10` (17 values, COCO keypoint order), as float64 values of that division.
- */
-export const COCO_KPT_OKS_SIGMAS: readonly number[] = Object.freeze(
-  [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89].map(
-    (s) => s / 10,
-  ),
-);
 
 /**
  * Per-keypoint variances `(2σ)²`.

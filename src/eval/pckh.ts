@@ -5,29 +5,37 @@
  * 7 thorax, 8 upper_neck, 9 head_top, 10 r_wrist, 11 r_elbow, 12 r_shoulder, 13 l_shoulder, 14 l_elbow,
  * 15 l_wrist.
  */
-import { formatFixed } from './coco-eval';
+import { MPII_META } from '../data/keypoint-meta';
+import { formatNameValueTable } from './name-value-table';
 
 /** Number of MPII joints. */
-export const MPII_NUM_JOINTS = 16;
+export const MPII_NUM_JOINTS = MPII_META.keypointNames.length;
 
-/** MPII joint indices used by the summary. */
+/** The index of an MPII joint, from the one MPII joint order (`MPII_META.keypointNames`). */
+function mpiiJoint(name: string): number {
+  const index = MPII_META.keypointNames.indexOf(name);
+  if (index < 0) throw new Error(`MPII_META has no joint named ${JSON.stringify(name)}`);
+  return index;
+}
+
+/** MPII joint indices used by the summary, under the official short names. */
 export const MPII_JOINTS = Object.freeze({
-  rank: 0,
-  rkne: 1,
-  rhip: 2,
-  lhip: 3,
-  lkne: 4,
-  lank: 5,
-  pelv: 6,
-  thor: 7,
-  neck: 8,
-  head: 9,
-  rwri: 10,
-  relb: 11,
-  rsho: 12,
-  lsho: 13,
-  lelb: 14,
-  lwri: 15,
+  rank: mpiiJoint('right_ankle'),
+  rkne: mpiiJoint('right_knee'),
+  rhip: mpiiJoint('right_hip'),
+  lhip: mpiiJoint('left_hip'),
+  lkne: mpiiJoint('left_knee'),
+  lank: mpiiJoint('left_ankle'),
+  pelv: mpiiJoint('pelvis'),
+  thor: mpiiJoint('thorax'),
+  neck: mpiiJoint('upper_neck'),
+  head: mpiiJoint('head_top'),
+  rwri: mpiiJoint('right_wrist'),
+  relb: mpiiJoint('right_elbow'),
+  rsho: mpiiJoint('right_shoulder'),
+  lsho: mpiiJoint('left_shoulder'),
+  lelb: mpiiJoint('left_elbow'),
+  lwri: mpiiJoint('left_wrist'),
 });
 
 /** Input of {@link evaluatePckh}, N persons. */
@@ -183,21 +191,6 @@ export function evaluatePckh(input: PckhInput, opts: PckhOptions = {}): PckhResu
     pckAll,
     meanPerThreshold: pckAll.map(weightedMean),
   };
-}
-
-/**
- * The official results table (`_print_name_value`): a header `| Arch | name | … |`, a separator and one
- * row of values with 3 decimals; architecture names longer than 15 characters are cut to 8 + '...'.
- * @param nameValue `[M]` pairs of name and value, in print order.
- * @returns the three table lines.
- */
-export function formatNameValueTable(nameValue: readonly [string, number][], fullArchName: string): string[] {
-  const arch = fullArchName.length > 15 ? `${fullArchName.slice(0, 8)}...` : fullArchName;
-  return [
-    `| Arch ${nameValue.map(([name]) => `| ${name}`).join(' ')} |`,
-    `${'|---'.repeat(nameValue.length + 1)}|`,
-    `| ${arch} ${nameValue.map(([, v]) => `| ${formatFixed(v, 3)}`).join(' ')} |`,
-  ];
 }
 
 /** The official PCKh table (Head, Shoulder, …, Mean, Mean@0.1) for the given architecture name. */

@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { codecSpecOf } from '../codec/codecs';
 import type { Config } from '../config/schema';
 import type { KeypointMeta } from '../data/keypoint-meta';
 import { DEMO_FILES, DemoPageSettings } from '../demo/demo-settings';
@@ -62,9 +63,7 @@ export function demoPageSettings(config: Config, keypointMeta: KeypointMeta, inp
     network: { inputSize: [inputSize[0], inputSize[1]], numJoints: config.MODEL.NUM_JOINTS, flipPairs: keypointMeta.flipPairs },
     decode: {
       flipTest: config.TEST.FLIP_TEST,
-      shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-      postProcess: config.TEST.POST_PROCESS,
-      decode: config.TEST.DECODE,
+      codec: codecSpecOf(config),
       colorRgb: config.DATASET.COLOR_RGB,
     },
     keypoints: keypointMeta,

@@ -4,13 +4,15 @@
  * OKS sigmas, and the decoding and flip-test settings of the checkpoint's config
  * ({@link decodingOfConfig}).
  */
-import * as fs from 'fs';
+import { DEFAULT_BLUR_KERNEL, codecOf } from '../codec/codecs';
+import { describeCrop, describeDecoding } from '../codec/describe';
+import type { CodecName } from '../codec/heatmap-codec';
 import type { Config } from '../config/schema';
-import { cocoAnnotationFile } from '../data/coco';
-import { applyMetaOverrides, datasetRoot, readJsonFile } from '../data/dataset';
 import { IMAGE_MEAN, IMAGE_STD } from '../data/image';
-import { COCO_META, CocoCategory, KeypointMeta, MPII_META, metaFromCocoCategory } from '../data/keypoint-meta';
+import type { KeypointMeta } from '../data/keypoint-meta';
 import { PIXEL_STD } from '../data/transforms';
+
+export { keypointMetaOfConfig } from '../data/keypoint-meta-of-config';
 
 /** `format` of {@link HrnetExportMeta}. */
 export const EXPORT_FORMAT = 'hrnet-tfjs-export';
@@ -46,16 +48,10 @@ export interface ExportCrop {
   steps: string[];
 }
 
-/**
- * The decoding methods an export can name: the official argmax with the quarter-pixel shift
- * (`TEST.DECODE: default`), and DARK (`TEST.DECODE: dark`).
- */
-export type ExportDecodeMethod = 'argmax-quarter-offset' | 'dark';
-
-/** Heatmap decoding (official `get_final_preds`) and test-time flip settings of the checkpoint's config. */
+/** Heatmap decoding and test-time flip settings of the checkpoint's config: its codec (`src/codec`). */
 export interface ExportDecode {
-  /** The sub-pixel refinement after the argmax (`TEST.DECODE`). */
-  method: ExportDecodeMethod;
+  /** The codec: `msra` (official `get_final_preds`, quarter-pixel shift), `dark` or `udp`. */
+  method: CodecName;
   /** `TEST.POST_PROCESS`: apply the refinement (without it: the plain argmax, whatever `method` says). */
   postProcess: boolean;
   /** DARK only: odd size of the Gaussian blur kernel applied before the log. */
@@ -102,46 +98,6 @@ export interface HrnetExportMeta {
   decode: ExportDecode;
 }
 
-/**
- * The keypoint meta of a config's dataset: COCO / MPII built in; for `custom` and `synthetic` the
- * first keypoint category of the annotation file when it can be read, else generic names; then the
- * config's own meta keys (`DATASET.KEYPOINT_META`, `KEYPOINT_NAMES`, `FLIP_PAIRS`, …).
- * @returns the meta and notes on what could not be used
- */
-export function keypointMetaOfConfig(config: Config): { meta: KeypointMeta; warnings: string[] } {
-  const k = config.MODEL.NUM_JOINTS;
-  const kind = config.DATASET.DATASET;
-  const warnings: string[] = [];
-  const generic = (): KeypointMeta =>
-    metaFromCocoCategory({ name: kind, keypoints: Array.from({ length: k }, (_, i) => `keypoint_${i}`) }).meta;
-  let base: KeypointMeta | null = null;
-  if (kind === 'coco' && k === COCO_META.keypointNames.length) base = COCO_META;
-  else if (kind === 'mpii' && k === MPII_META.keypointNames.length) base = MPII_META;
-  const root = datasetRoot(config);
-  if (base === null && (kind === 'custom' || kind === 'synthetic')) {
-    for (const split of ['train', 'test'] as const) {
-      const { file } = cocoAnnotationFile(config, split, root);
-      if (!fs.existsSync(file)) continue;
-      const data = readJsonFile(file, 'annotation file') as { categories?: CocoCategory[] };
-      const cat = (data.categories ?? []).find((c) => Array.isArray(c.keypoints) && c.keypoints.length === k);
-      if (cat) {
-        const inferred = metaFromCocoCategory(cat);
-        warnings.push(...inferred.warnings);
-        base = inferred.meta;
-        break;
-      }
-    }
-  }
-  if (base === null) {
-    warnings.push(
-      `no keypoint names for ${k} joints of dataset ${JSON.stringify(kind)}; exported generic names keypoint_0 … keypoint_${k - 1} ` +
-        `and no flip pairs (set DATASET.KEYPOINT_NAMES / FLIP_PAIRS or DATASET.KEYPOINT_META)`,
-    );
-    base = generic();
-  }
-  return { meta: applyMetaOverrides(base, config, root), warnings };
-}
-
 /** Where the network file of an export sits and how its tensors are laid out. */
 export interface ExportNetworkFile {
   /** File name inside the export directory. */
@@ -152,44 +108,21 @@ export interface ExportNetworkFile {
 /** The TF.js layers export: `model.json`, NHWC. */
 export const TFJS_NETWORK_FILE: ExportNetworkFile = { modelFile: 'model.json', layout: 'NHWC' };
 
-/** DARK's blur kernel size, as `getFinalPreds` uses it (`src/eval/decode.ts`). */
-const DARK_BLUR_KERNEL = 11;
-
-const ARGMAX_STEPS = [
-  'per joint k: maxval = max of heatmap[k]; (x, y) = its first argmax in row-major order; if maxval <= 0 then (x, y) = (0, 0)',
-];
-const QUARTER_OFFSET_STEPS = [
-  'postProcess: px = floor(x + 0.5), py = floor(y + 0.5); if 1 < px < W - 1 and 1 < py < H - 1: ' +
-    'x += 0.25 · sign(hm[py][px + 1] − hm[py][px − 1]), y += 0.25 · sign(hm[py + 1][px] − hm[py − 1][px])',
-];
-const DARK_STEPS = [
-  `postProcess (DARK): px = trunc(x), py = trunc(y); if 1 < px < W - 2 and 1 < py < H - 2: blur the heatmap with a ` +
-    `${DARK_BLUR_KERNEL}×${DARK_BLUR_KERNEL} Gaussian (σ = 0.3·((blurKernel − 1)/2 − 1) + 0.8, zero padding), rescale it to the ` +
-    'original maximum, L = log(max(blurred, 1e-10)); with central differences at (px, py) (first derivatives step 1, second ' +
-    'step 2): (x, y) −= H⁻¹·∇L unless det H = 0',
-];
-const COMMON_STEPS = [
-  'image coords = inverse affine getAffineTransform(center, scale, 0, heatmapSize, inv=1) applied to (x, y); ' +
-    'with no rotation: X = center[0] + (x − W/2)·k, Y = center[1] + (y − H/2)·k, k = scale[0]·pixelStd / W (W, H: heatmap size)',
-  'score of joint k = maxval',
-  'flipTest: run the mirrored crop too, mirror its heatmaps back along x, swap the flipPairs channels, ' +
-    'shift one pixel right when shiftHeatmap (column x ← x − 1, column 0 kept), and average with the plain heatmaps before decoding',
-];
-
 /**
  * The decoding and flip-test settings of a checkpoint's config, as every export records them: the
- * method from `TEST.DECODE`, the refinement switch from `TEST.POST_PROCESS`, the flip test from
- * `TEST.FLIP_TEST` and `TEST.SHIFT_HEATMAP`.
+ * config's codec by its own name (`codecOf`), its steps in words, the refinement switch from
+ * `TEST.POST_PROCESS` and the codec's flip test.
  */
 export function decodingOfConfig(config: Config): ExportDecode {
-  const dark = config.TEST.DECODE === 'dark';
+  const codec = codecOf(config);
+  const blur = codec.name === 'msra' ? {} : { blurKernel: codec.spec.blurKernel ?? DEFAULT_BLUR_KERNEL };
   return {
-    method: dark ? 'dark' : 'argmax-quarter-offset',
+    method: codec.name,
     postProcess: config.TEST.POST_PROCESS,
-    ...(dark ? { blurKernel: DARK_BLUR_KERNEL } : {}),
+    ...blur,
     flipTest: config.TEST.FLIP_TEST,
-    shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-    steps: [...ARGMAX_STEPS, ...(dark ? DARK_STEPS : QUARTER_OFFSET_STEPS), ...COMMON_STEPS],
+    shiftHeatmap: codec.flipTest([]).shift,
+    steps: describeDecoding(codec),
   };
 }
 
@@ -239,8 +172,7 @@ export function buildExportMeta(
       steps: [
         'box [x, y, bw, bh] → center = [x + bw/2, y + bh/2]',
         'widen bw or heighten bh so bw / bh = aspectRatio; scale = [bw, bh] / pixelStd · boxEnlargement',
-        `crop = warpAffine(image, getAffineTransform(center, scale, 0, inputSize)), bilinear: the scale·pixelStd box ` +
-          `around center mapped onto the ${w}×${h} input`,
+        describeCrop(codecOf(config), [w, h]),
       ],
     },
     keypoints: {

@@ -5,9 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GraphValue, NetworkGraph } from './graph';
+import type { BlockType } from '../config/schema';
 import { BatchNorm2d, Conv2d, ForwardOptions, Initializer, ParamStore, convBn, joinName, sumRelu } from './nn';
 
-export type BlockType = 'BASIC' | 'BOTTLENECK';
+export type { BlockType } from '../config/schema';
 
 /** Channel expansion of each block type (`BasicBlock.expansion`, `Bottleneck.expansion`). */
 export const BLOCK_EXPANSION: Record<BlockType, number> = { BASIC: 1, BOTTLENECK: 4 };

@@ -10,6 +10,7 @@
  * count does not advance. The gradient tensors stay owned by the caller.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { OptimizerName } from '../config/schema';
 
 /** A trainable parameter and its name (the official state-dict key, e.g. `layer1.0.conv1.weight`). */
 export interface NamedVariable {
@@ -128,7 +129,7 @@ export interface SgdOptions {
 
 /** The training-config fields the official `get_optimizer` reads (`cfg.TRAIN.*`). */
 export interface OptimizerConfig {
-  OPTIMIZER: 'adam' | 'sgd';
+  OPTIMIZER: OptimizerName;
   LR: number;
   MOMENTUM: number;
   WD: number;

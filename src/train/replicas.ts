@@ -14,7 +14,7 @@ import * as os from 'os';
 import type { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
-import { startWorkerThread, waitUntilReady } from '../io/worker-thread';
+import { startWorkerThread, waitUntilReady } from '../backend/worker-thread';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';

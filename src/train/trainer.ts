@@ -20,13 +20,16 @@ import { SingleBar, Presets } from 'cli-progress';
 import { configToYaml } from '../config/load';
 import type { Config } from '../config/schema';
 import { checkBadShare, type BadSample } from '../data/bad-samples';
-import { createDataset, KeypointDataset } from '../data/dataset';
+import { createDataset } from '../data/create-dataset';
+import type { KeypointDataset } from '../data/dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { createLoader, defaultWorkerCount, SampleWorkerPool } from '../data/loader';
 import { heatmapAccuracy } from '../eval/accuracy';
-import { nhwcToNchw } from '../eval/decode';
-import { saveDebugPictures } from '../eval/debug-pictures';
+import { nhwcToNchw } from '../codec/layout';
+import { saveDebugPictures } from '../viz/debug-pictures';
+import { cocoStatsNameValue } from '../eval/coco-eval';
 import { evaluateCoco, FlipTest, predictDataset, predictOptionsFromConfig, type SkippedPrediction } from '../eval/evaluate';
+import { formatNameValueTable } from '../eval/name-value-table';
 import { readCheckpoint, removeStaleTempFiles, saveModelCheckpoint, StateValue, writeFileAtomic } from '../io/checkpoint';
 import { readPth } from '../io/pth';
 import { loadStateDict, LoadStateDictReport } from '../io/state-dict';
@@ -125,13 +128,8 @@ async function validate(
     return { name: 'none', value: Number.NaN, table: ['MPII PCKh needs the head boxes of gt_valid.mat: use hrnet eval-pckh'] };
   }
   const { eval: result } = evaluateCoco(data.dataset, preds, config);
-  const s = result.stats;
-  const table = [
-    '| AP | AP .5 | AP .75 | AP (M) | AP (L) | AR | AR .5 | AR .75 | AR (M) | AR (L) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    `| ${[s.AP, s.AP50, s.AP75, s.APm, s.APl, s.AR, s.AR50, s.AR75, s.ARm, s.ARl].map((v) => v.toFixed(3)).join(' | ')} |`,
-  ];
-  return { name: 'AP', value: s.AP, table };
+  const table = formatNameValueTable(cocoStatsNameValue(result), config.MODEL.NAME);
+  return { name: 'AP', value: result.stats.AP, table };
 }
 
 /** One training step on this thread; returns the loss and the predicted heatmaps `[n, h, w, K]`. */

@@ -185,18 +185,6 @@ export function curvesPanelSvg(series: readonly CurveSeries[], opts: CurvesOptio
   return svg;
 }
 
-/**
- * One plot as a PNG (white background).
- * @param series `[S]` lines
- * @returns PNG bytes, `width × height`
- */
-export async function renderCurves(series: readonly CurveSeries[], opts: CurvesOptions): Promise<Buffer> {
-  const width = opts.width ?? 640;
-  const height = opts.height ?? 400;
-  const body = svgRect(0, 0, width, height, { fill: 'white' }) + curvesPanelSvg(series, opts, { x: 0, y: 0, width, height });
-  return rasterizeSvg(svgDocument(width, height, body));
-}
-
 /** What a training run records after each epoch. */
 export interface EpochMetrics {
   /** Epoch number (as counted by the trainer, official: from 0). */

@@ -5,7 +5,8 @@
  * Here the whole picture is enlarged by an integer factor so the small maps are readable, and the columns can be
  * labelled with the keypoint names.
  */
-import { getMaxPreds, nhwcToNchw } from '../eval/decode';
+import { getMaxPreds } from '../codec/argmax';
+import { nhwcToNchw } from '../codec/layout';
 import { JET_LUT, heatmapLevel } from './colormap';
 import type { RgbImage } from '../data/image';
 import { blankImage, checkRgbImage, overlaySvg, pasteImage, resizeBilinear, upscaleNearest } from './raster';

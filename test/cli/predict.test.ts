@@ -5,8 +5,9 @@ import sharp from 'sharp';
 import { imageIdOfFile, PredictionFile, readBoxesFile } from '../../src/cli/predict';
 import { applyOverrides, loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
-import { createDataset } from '../../src/data/dataset';
+import { createDataset } from '../../src/data/create-dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../../src/data/joints-dataset';
+import { codecOf } from '../../src/codec/codecs';
 import { cleanBox } from '../../src/data/transforms';
 import { predictDataset } from '../../src/eval/evaluate';
 import { saveModelCheckpoint } from '../../src/io/checkpoint';
@@ -115,9 +116,7 @@ describe('hrnet predict', () => {
     const ref = await predictDataset(model, data, {
       batchSize: 32,
       flipTest: config.TEST.FLIP_TEST,
-      shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-      postProcess: config.TEST.POST_PROCESS,
-      decode: config.TEST.DECODE,
+      codec: codecOf(config),
     });
     const refPersons = ref.persons.filter((p) => p.imageId === 196141);
     expect(refPersons).toHaveLength(pred.persons.length);

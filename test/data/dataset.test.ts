@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { createDataset, jsonErrorOffset, pickImageDir, readJsonFile } from '../../src/data/dataset';
+import { createDataset } from '../../src/data/create-dataset';
+import { jsonErrorOffset, pickImageDir, readJsonFile } from '../../src/data/dataset';
 import { DATA_DIR } from '../helpers/fixtures';
 import { makeTempDir, removeTempDir, sampleDataConfig, warningCollector } from '../helpers/data';
 

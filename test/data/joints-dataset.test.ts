@@ -4,8 +4,9 @@ import { loadCocoDataset } from '../../src/data/coco';
 import type { KeypointDataset } from '../../src/data/dataset';
 import { decodeImage, normalizeImage, warpAffine, type RgbImage } from '../../src/data/image';
 import { ImageCache, JointsDataset, sampleOptionsFromConfig, type Sample } from '../../src/data/joints-dataset';
-import { generateTarget } from '../../src/data/targets';
-import { affineTransformJointsInPlace, fliplrJoints, getAffineTransform } from '../../src/data/transforms';
+import { generateTarget } from '../../src/codec/targets';
+import { affineTransformJointsInPlace, getAffineTransform } from '../../src/codec/affine';
+import { fliplrJoints } from '../../src/data/transforms';
 import { DATA_DIR } from '../helpers/fixtures';
 import { makeTempDir, removeTempDir, sampleDataConfig, warningCollector } from '../helpers/data';
 

@@ -2,26 +2,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import seedrandom from 'seedrandom';
 import {
-  affineTransform,
-  affineTransformJointsInPlace,
   cleanBox,
   cocoAnnotationsToRecords,
   CocoImageInfo,
   CocoKeypointAnnotation,
-  flipBack,
   fliplrJoints,
-  get3rdPoint,
-  getAffineTransform,
-  getDir,
   halfBodyTransform,
-  invertAffine,
   scaleRotateFromRandom,
   standardNormal,
-  transformPreds,
   xywh2cs,
 } from '../../src/data/transforms';
-import { DATA_DIR, FixtureArray, maxAbsDiff } from '../helpers/fixtures';
-import { closeMismatches, f32Data, FLOAT32_TOLERANCE, readPipelineFixture, typedData } from '../helpers/pipeline-cases';
+import { DATA_DIR, FixtureArray } from '../helpers/fixtures';
+import { closeMismatches, f32Data, FLOAT32_TOLERANCE, readPipelineFixture } from '../helpers/pipeline-cases';
 
 type Pair = [number, number];
 
@@ -36,108 +28,6 @@ function scripted(values: number[]): { rng: () => number; used: () => number } {
     used: () => i,
   };
 }
-
-describe('getAffineTransform', () => {
-  interface Inputs {
-    center: FixtureArray;
-    scale: FixtureArray | number;
-    rot: number;
-    output_size: Pair;
-    shift: FixtureArray;
-    inv: number;
-  }
-  const fixture = readPipelineFixture<Inputs, { trans: FixtureArray }>('get_affine_transform');
-
-  it('has the documented 45 cases, forward and inverse', () => {
-    expect(fixture.cases).toHaveLength(45);
-    expect(fixture.cases.some((c) => c.inputs.inv === 1)).toBe(true);
-    expect(fixture.cases.some((c) => typeof c.inputs.scale === 'number')).toBe(true);
-  });
-
-  it.each(fixture.cases.map((c, i) => [i, c] as const))('case %i matches the official matrix to 1e-9', (_i, c) => {
-    const { center, scale, rot, output_size: outputSize, shift, inv } = c.inputs;
-    const t = getAffineTransform(
-      f32Data(center),
-      typeof scale === 'number' ? scale : f32Data(scale),
-      rot,
-      outputSize,
-      f32Data(shift),
-      inv === 1,
-    );
-    expect(t).toHaveLength(6);
-    expect(maxAbsDiff(t, c.expected.trans.data)).toBeLessThanOrEqual(1e-9);
-  });
-
-  it('inverse and forward matrices compose to the identity', () => {
-    for (const c of fixture.cases.filter((x) => x.inputs.inv === 0)) {
-      const { center, scale, rot, output_size: outputSize, shift } = c.inputs;
-      const s = typeof scale === 'number' ? scale : f32Data(scale);
-      const fwd = getAffineTransform(f32Data(center), s, rot, outputSize, f32Data(shift));
-      const back = getAffineTransform(f32Data(center), s, rot, outputSize, f32Data(shift), true);
-      const p = affineTransform(affineTransform([123.4, 56.7], fwd), back);
-      expect(Math.abs(p[0] - 123.4)).toBeLessThan(1e-9);
-      expect(Math.abs(p[1] - 56.7)).toBeLessThan(1e-9);
-      expect(maxAbsDiff(invertAffine(fwd), back)).toBeLessThan(1e-9);
-    }
-  });
-
-  it('rejects a zero scale', () => {
-    expect(() => getAffineTransform([10, 10], [0, 0], 0, [48, 64])).toThrow(/collinear/);
-  });
-});
-
-describe('getDir and get3rdPoint', () => {
-  it('rotates by the angle and builds the perpendicular point in float32', () => {
-    const [x, y] = getDir([0, -10], Math.PI / 2);
-    expect(x).toBeCloseTo(10, 12);
-    expect(y).toBeCloseTo(0, 12);
-    const p = get3rdPoint([1.1, 2.2], [0.3, 0.4]);
-    // b + rot90(a − b), each step rounded to float32
-    expect(p[0]).toBe(Math.fround(Math.fround(0.3) - Math.fround(Math.fround(2.2) - Math.fround(0.4))));
-    expect(p[1]).toBe(Math.fround(Math.fround(0.4) + Math.fround(Math.fround(1.1) - Math.fround(0.3))));
-  });
-});
-
-describe('affineTransform', () => {
-  const fixture = readPipelineFixture<{ pt: FixtureArray; t: FixtureArray }, { new_pt: FixtureArray }>('affine_transform');
-
-  it('matches the 20 official cases', () => {
-    expect(fixture.cases).toHaveLength(20);
-    for (const c of fixture.cases) {
-      expect(maxAbsDiff(affineTransform(typedData(c.inputs.pt), c.inputs.t.data), c.expected.new_pt.data)).toBeLessThanOrEqual(1e-9);
-    }
-  });
-
-  it('affineTransformJointsInPlace moves only visible joints, like the official loop', () => {
-    const cases = fixture.cases.slice(0, 4);
-    const t = cases[0].inputs.t.data;
-    const joints = new Float64Array(cases.length * 3);
-    const vis = new Float64Array(cases.length * 3);
-    cases.forEach((c, k) => {
-      joints[k * 3] = typedData(c.inputs.pt)[0];
-      joints[k * 3 + 1] = typedData(c.inputs.pt)[1];
-      joints[k * 3 + 2] = 7;
-      vis[k * 3] = vis[k * 3 + 1] = k === 2 ? 0 : 1;
-    });
-    const before = Float64Array.from(joints);
-    affineTransformJointsInPlace(joints, t, vis);
-    cases.forEach((c, k) => {
-      const expected = k === 2 ? [before[6], before[7]] : affineTransform(typedData(c.inputs.pt), t);
-      expect(joints[k * 3]).toBe(expected[0]);
-      expect(joints[k * 3 + 1]).toBe(expected[1]);
-      expect(joints[k * 3 + 2]).toBe(7);
-    });
-  });
-
-  it('transformPreds maps heatmap coordinates through the inverse crop affine', () => {
-    const center: Pair = [Math.fround(320.5), Math.fround(200.25)];
-    const scale: Pair = [Math.fround(1.3), Math.fround(1.7333)];
-    const coords = [1, 2, 30.25, 40.75];
-    const t = getAffineTransform(center, scale, 0, [48, 64], [0, 0], true);
-    const out = transformPreds(coords, center, scale, [48, 64]);
-    expect(Array.from(out)).toEqual([...affineTransform([1, 2], t), ...affineTransform([30.25, 40.75], t)]);
-  });
-});
 
 describe('fliplrJoints', () => {
   interface Inputs {
@@ -163,28 +53,6 @@ describe('fliplrJoints', () => {
 
   it('rejects flip pairs outside the joint range', () => {
     expect(() => fliplrJoints(new Float64Array(6), new Float64Array(6), 10, [[0, 2]])).toThrow(/out of range for 2 joints/);
-  });
-});
-
-describe('flipBack', () => {
-  const fixture = readPipelineFixture<{ output_flipped: FixtureArray; matched_parts: Pair[] }, { output: FixtureArray }>(
-    'flip_back',
-  );
-
-  it('matches the 20 official cases exactly', () => {
-    expect(fixture.cases).toHaveLength(20);
-    for (const c of fixture.cases) {
-      const shape = c.inputs.output_flipped.shape as [number, number, number, number];
-      const out = flipBack(f32Data(c.inputs.output_flipped), shape, c.inputs.matched_parts);
-      expect(out).toEqual(f32Data(c.expected.output));
-    }
-  });
-
-  it('is its own inverse', () => {
-    const c = fixture.cases[0];
-    const shape = c.inputs.output_flipped.shape as [number, number, number, number];
-    const input = f32Data(c.inputs.output_flipped);
-    expect(flipBack(flipBack(input, shape, c.inputs.matched_parts), shape, c.inputs.matched_parts)).toEqual(input);
   });
 });
 

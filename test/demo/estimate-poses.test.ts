@@ -8,6 +8,9 @@ import { loadConfig } from '../../src/config/load';
 import { decodeImage, RgbImage } from '../../src/data/image';
 import { COCO_META } from '../../src/data/keypoint-meta';
 import { estimatePoses, PoseDecodeSettings } from '../../src/demo/estimate-poses';
+import { codecSpecOf, createCodec } from '../../src/codec/codecs';
+import type { CodecSpec } from '../../src/codec/heatmap-codec';
+import type { Config } from '../../src/config/schema';
 import { readPth } from '../../src/io/pth';
 import { loadStateDict } from '../../src/io/state-dict';
 import { createPoseHRNet, PoseHRNet } from '../../src/model/pose-hrnet';
@@ -16,10 +19,12 @@ import { DATA_DIR, PARITY_DIR } from '../helpers/fixtures';
 
 let model: PoseHRNet;
 let image: RgbImage;
+let config: Config;
 
 beforeAll(async () => {
   await useTestBackend();
-  model = createPoseHRNet(loadConfig(path.join(PARITY_DIR, 'config.yaml')));
+  config = loadConfig(path.join(PARITY_DIR, 'config.yaml'));
+  model = createPoseHRNet(config);
   loadStateDict(model, readPth(path.join(PARITY_DIR, 'weights.pth')));
   image = await decodeImage(path.join(DATA_DIR, 'coco', '000000196141.jpg'));
 });
@@ -33,13 +38,21 @@ const BOXES: [number, number, number, number][] = [
 ];
 
 describe('estimatePoses', () => {
-  it.each<[string, Partial<PoseDecodeSettings>]>([
-    ['flip test, quarter-pixel decoding', { flipTest: true, decode: 'default' }],
-    ['flip test, DARK decoding', { flipTest: true, decode: 'dark' }],
-    ['no flip test, BGR input, plain argmax', { flipTest: false, decode: 'default', postProcess: false, colorRgb: false }],
-  ])('equals hrnet predict (%s)', async (_, over) => {
-    const settings: PoseDecodeSettings = { flipTest: true, shiftHeatmap: true, postProcess: true, decode: 'default', colorRgb: true, ...over };
-    const opts: PredictPersonsOptions = { ...settings, inVisThre: 0.2, batchSize: 8, flipPairs: COCO_META.flipPairs };
+  it.each<[string, Partial<CodecSpec>, Partial<Omit<PoseDecodeSettings, 'codec'>>]>([
+    ['flip test, quarter-pixel decoding', { name: 'msra', shiftHeatmap: true }, { flipTest: true }],
+    ['flip test, DARK decoding', { name: 'dark', shiftHeatmap: true }, { flipTest: true }],
+    ['flip test, UDP', { name: 'udp', shiftHeatmap: false }, { flipTest: true }],
+    ['no flip test, BGR input, plain argmax', { name: 'msra', postProcess: false }, { flipTest: false, colorRgb: false }],
+  ])('equals hrnet predict (%s)', async (_, codecOver, over) => {
+    const settings: PoseDecodeSettings = { flipTest: true, colorRgb: true, ...over, codec: { ...codecSpecOf(config), ...codecOver } };
+    const opts: PredictPersonsOptions = {
+      flipTest: settings.flipTest,
+      colorRgb: settings.colorRgb,
+      codec: createCodec(settings.codec),
+      inVisThre: 0.2,
+      batchSize: 8,
+      flipPairs: COCO_META.flipPairs,
+    };
     const expected = await predictPersons(
       model,
       image,
@@ -62,7 +75,7 @@ describe('estimatePoses', () => {
 
   it('returns nothing for no boxes and names a predictor with the wrong joint count', async () => {
     const network = { inputSize: model.imageSize, numJoints: 16, flipPairs: [] };
-    const settings: PoseDecodeSettings = { flipTest: false, shiftHeatmap: true, postProcess: true, decode: 'default', colorRgb: true };
+    const settings: PoseDecodeSettings = { flipTest: false, colorRgb: true, codec: codecSpecOf(config) };
     const predict = (x: Parameters<PoseHRNet['predict']>[0]) => model.forward(x, { training: false });
     expect(await estimatePoses(image, [], predict, network, settings)).toEqual([]);
     await expect(estimatePoses(image, [BOXES[0]], predict, network, settings)).rejects.toThrow(/returned 17 heatmaps, expected numJoints = 16/);

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadConfig } from '../../src/config/load';
-import { createDataset } from '../../src/data/dataset';
+import { createDataset } from '../../src/data/create-dataset';
 import { JointsDataset, sampleOptionsFromConfig } from '../../src/data/joints-dataset';
 import { renderSyntheticDataset } from '../../src/data/synthetic';
 import { evaluateCoco, predictDataset, predictOptionsFromConfig, type SkippedPrediction } from '../../src/eval/evaluate';

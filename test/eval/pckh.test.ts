@@ -1,4 +1,5 @@
-import { evaluatePckh, formatNameValueTable, formatPckhTable, MPII_JOINTS, PckhResult } from '../../src/eval/pckh';
+import { formatNameValueTable } from '../../src/eval/name-value-table';
+import { evaluatePckh, formatPckhTable, MPII_JOINTS, PckhResult } from '../../src/eval/pckh';
 import { readFixtureJson } from '../helpers/fixtures';
 
 /** Tolerance of the pckh fixtures (README: 1e-9 absolute on the percentages). */

@@ -7,7 +7,8 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { DATA_DIR } from './fixtures';
 import { RgbImage, decodeImage, warpAffine } from '../../src/data/image';
-import { affineTransform, getAffineTransform, xywh2cs } from '../../src/data/transforms';
+import { affineTransform, getAffineTransform } from '../../src/codec/affine';
+import { xywh2cs } from '../../src/data/transforms';
 
 /** A decoded PNG. */
 export interface DecodedPng {

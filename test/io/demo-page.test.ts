@@ -114,7 +114,7 @@ describe('hrnet export --demo', () => {
     const sources = [...html.matchAll(/<script[^>]* src="([^"]+)"/g)].map((m) => m[1]);
     expect(sources.sort()).toEqual([DEMO_FILES.script, DEMO_FILES.tfjs, DEMO_FILES.tfjsWebgpu].sort());
     const settings = embeddedSettings(html);
-    expect(settings.decode.decode).toBe('dark');
+    expect(settings.decode.codec.name).toBe('dark');
     expect(settings.modelFile).toBe(MODEL_JSON_FILE);
     expect(settings.keypoints.keypointNames).toEqual(COCO_META.keypointNames);
   }, 60000);

@@ -283,7 +283,7 @@ describe('exportModel', () => {
     expect(meta.keypoints.flipPairs).toEqual(COCO_META.flipPairs);
     expect(meta.keypoints.skeleton).toEqual(COCO_META.skeleton);
     expect(meta.keypoints.oksSigmas).toEqual(COCO_META.sigmas);
-    expect(meta.decode).toMatchObject({ method: 'argmax-quarter-offset', postProcess: true, flipTest: true, shiftHeatmap: true });
+    expect(meta.decode).toMatchObject({ method: 'msra', postProcess: true, flipTest: true, shiftHeatmap: true });
 
     const json = JSON.parse(fs.readFileSync(path.join(out, MODEL_JSON_FILE), 'utf8')) as tf.io.ModelJSON;
     expect(json.format).toBe('layers-model');

@@ -1,5 +1,14 @@
-import { EpochMetrics, SERIES_COLORS, renderCurves, renderTrainingCurves } from '../../src/viz/curves';
+import { CurveSeries, CurvesOptions, EpochMetrics, SERIES_COLORS, curvesPanelSvg, renderTrainingCurves } from '../../src/viz/curves';
+import { rasterizeSvg } from '../../src/viz/raster';
+import { svgDocument, svgRect } from '../../src/viz/svg';
 import { DecodedPng, colorDistance, decodePng, keepPicture, pixelAt } from '../helpers/viz';
+
+/** One panel of the training picture (curvesPanelSvg, as renderTrainingCurves draws each) on a white PNG. */
+async function renderPanel(series: readonly CurveSeries[], opts: CurvesOptions): Promise<Buffer> {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 400;
+  return rasterizeSvg(svgDocument(width, height, svgRect(0, 0, width, height, { fill: 'white' }) + curvesPanelSvg(series, opts, { x: 0, y: 0, width, height })));
+}
 
 function hex(color: string): [number, number, number] {
   const v = parseInt(color.slice(1), 16);
@@ -29,8 +38,8 @@ function fakeLog(): EpochMetrics[] {
 }
 
 describe('curves', () => {
-  test('renderCurves: a PNG of the requested size with each series in its colour', async () => {
-    const png = await renderCurves(
+  test('curvesPanelSvg: a PNG of the requested size with each series in its colour', async () => {
+    const png = await renderPanel(
       [
         { name: 'train', points: Array.from({ length: 30 }, (_, i): [number, number] => [i, 1 / (i + 1)]) },
         { name: 'val', points: [[0, 0.9], [10, 0.3], [20, Number.NaN], [29, 0.1]], dashed: true },
@@ -45,14 +54,14 @@ describe('curves', () => {
     expect(countColor(img, hex(SERIES_COLORS[1]))).toBeGreaterThan(100);
   });
 
-  test('renderCurves: empty series still give a framed plot; log axes drop non-positive values', async () => {
-    const empty = await decodePng(await renderCurves([{ name: 'nothing', points: [] }], { title: 'Empty', xLabel: 'x' }));
+  test('curvesPanelSvg: empty series still give a framed plot; log axes drop non-positive values', async () => {
+    const empty = await decodePng(await renderPanel([{ name: 'nothing', points: [] }], { title: 'Empty', xLabel: 'x' }));
     expect([empty.width, empty.height]).toEqual([640, 400]);
     const log = await decodePng(
-      await renderCurves([{ name: 'lr', points: [[0, 0], [1, 1e-3], [2, 1e-4]] }], { title: 'LR', xLabel: 'epoch', logY: true }),
+      await renderPanel([{ name: 'lr', points: [[0, 0], [1, 1e-3], [2, 1e-4]] }], { title: 'LR', xLabel: 'epoch', logY: true }),
     );
     expect(countColor(log, hex(SERIES_COLORS[0]))).toBeGreaterThan(50);
-    await expect(renderCurves([], { title: 'tiny', xLabel: 'x', width: 60, height: 60 })).rejects.toThrow(/tiny.*no room/);
+    await expect(renderPanel([], { title: 'tiny', xLabel: 'x', width: 60, height: 60 })).rejects.toThrow(/tiny.*no room/);
   });
 
   test('renderTrainingCurves: loss, accuracy/AP and learning-rate panels side by side', async () => {

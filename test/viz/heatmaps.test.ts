@@ -1,5 +1,5 @@
 import { COCO_META } from '../../src/data/keypoint-meta';
-import { generateTarget } from '../../src/data/targets';
+import { generateTarget } from '../../src/codec/targets';
 import { jetColor } from '../../src/viz/colormap';
 import { renderHeatmapGrid } from '../../src/viz/heatmaps';
 import { blankImage } from '../../src/viz/raster';

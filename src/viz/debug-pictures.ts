@@ -8,10 +8,11 @@ import * as tf from '@tensorflow/tfjs';
 import { denormalizeImage, RgbImage } from '../data/image';
 import type { JointsDataset } from '../data/joints-dataset';
 import type { PoseHRNet } from '../model/pose-hrnet';
-import { renderHeatmapGrid } from '../viz/heatmaps';
-import { renderJointsGrid } from '../viz/grid';
-import { savePng } from '../viz/save-png';
-import { getMaxPreds, nhwcToNchw } from './decode';
+import { renderHeatmapGrid } from './heatmaps';
+import { renderJointsGrid } from './grid';
+import { savePng } from './save-png';
+import { getMaxPreds } from '../codec/argmax';
+import { nhwcToNchw } from '../codec/layout';
 
 /** Options of {@link saveDebugPictures}. */
 export interface DebugPictureOptions {

@@ -1,4 +1,4 @@
-import { generateTarget, TargetBuffers } from '../../src/data/targets';
+import { generateTarget, generateUdpTarget, TargetBuffers } from '../../src/codec/targets';
 import { FixtureArray, maxAbsDiff } from '../helpers/fixtures';
 import { closeMismatches, f32Data, FLOAT32_TOLERANCE, readPipelineFixture } from '../helpers/pipeline-cases';
 
@@ -109,5 +109,79 @@ describe('generateTarget', () => {
     );
     const wrong = { target: new Float32Array(10), targetWeight: new Float32Array(17) };
     expect(() => generateTarget(c.joints.data, c.joints_vis.data, opts, wrong)).toThrow(/out buffers/);
+  });
+});
+
+describe('generateUdpTarget', () => {
+  // Input 97 × 129, heatmaps 25 × 33: the UDP grid step is (25 − 1)/(97 − 1) = (33 − 1)/(129 − 1) = 1/4.
+  const opts = { imageSize: [97, 129] as [number, number], heatmapSize: [25, 33] as [number, number], sigma: 2 };
+  const W = 25;
+  const H = 33;
+  const at = (t: Float32Array, k: number, x: number, y: number): number => t[(k * H + y) * W + x];
+
+  it('centres the Gaussian on the exact heatmap position μ = joint · (hm − 1)/(in − 1), by hand', () => {
+    // joint (42, 50) → μ = (10.5, 12.5); window around trunc(μ + 0.5) = (11, 13) ± 3σ: x 5…17, y 7…19
+    const { target, targetWeight } = generateUdpTarget([42, 50, 0], [1, 1, 0], opts);
+    expect(Array.from(targetWeight)).toEqual([1]);
+    const g = (x: number, y: number): number => Math.fround(Math.exp(-((x - 10.5) ** 2 + (y - 12.5) ** 2) / 8));
+    expect(at(target, 0, 10, 12)).toBe(Math.fround(Math.exp(-1 / 16)));
+    expect(at(target, 0, 11, 13)).toBe(Math.fround(Math.exp(-1 / 16)));
+    expect(at(target, 0, 5, 7)).toBe(g(5, 7));
+    expect(at(target, 0, 17, 19)).toBe(g(17, 19));
+    expect(at(target, 0, 4, 12)).toBe(0);
+    expect(at(target, 0, 18, 12)).toBe(0);
+    expect(at(target, 0, 10, 6)).toBe(0);
+    // symmetric about μ: the peak is between four cells, none of which reaches 1
+    expect(at(target, 0, 10, 13)).toBe(at(target, 0, 11, 12));
+    expect(Math.max(...target)).toBe(Math.fround(Math.exp(-1 / 16)));
+    let nonZero = 0;
+    for (const v of target) if (v > 0) nonZero++;
+    expect(nonZero).toBe(13 * 13);
+  });
+
+  it('puts an integer-grid joint at the peak 1 and keeps the official window rules at the border', () => {
+    // joint (8, 0) → μ = (2, 0): peak 1 at (2, 0), window clipped at the top and left
+    const { target } = generateUdpTarget([8, 0, 0], [1, 1, 0], opts);
+    expect(at(target, 0, 2, 0)).toBe(1);
+    expect(at(target, 0, 0, 0)).toBe(Math.fround(Math.exp(-4 / 8)));
+    // joint x = −12.8 → μx = −3.2, trunc(−2.7) = −2, window −8…4: weight 1, Gaussian on columns 0…4
+    const border = generateUdpTarget([-12.8, 40, 0], [1, 1, 0], opts);
+    expect(Array.from(border.targetWeight)).toEqual([1]);
+    expect(at(border.target, 0, 0, 10)).toBe(Math.fround(Math.exp(-((0 + 3.2) ** 2) / 8)));
+    expect(at(border.target, 0, 4, 10)).toBe(Math.fround(Math.exp(-((4 + 3.2) ** 2) / 8)));
+    expect(at(border.target, 0, 5, 10)).toBe(0);
+    // joint x = −40 → μx = −10, trunc(−9.5) = −9, window ends at trunc(−9 + 7) = −2 < 0: weight 0, no Gaussian
+    const outside = generateUdpTarget([-40, 40, 0], [1, 1, 0], opts);
+    expect(Array.from(outside.targetWeight)).toEqual([0]);
+    expect(outside.target.every((v) => v === 0)).toBe(true);
+  });
+
+  it('gives invisible joints weight 0 and no Gaussian, and applies the joint weights', () => {
+    const { target, targetWeight } = generateUdpTarget([42, 50, 0, 20, 20, 0], [0, 0, 0, 1, 1, 0], {
+      ...opts,
+      useDifferentJointsWeight: true,
+      jointsWeight: [2, 1.5],
+    });
+    expect(Array.from(targetWeight)).toEqual([0, 1.5]);
+    expect(target.subarray(0, W * H).every((v) => v === 0)).toBe(true);
+    expect(at(target, 1, 5, 5)).toBe(1);
+  });
+
+  it('writes the same values in the HWK layout', () => {
+    const joints = [42, 50, 0, 20.3, 70.9, 0];
+    const vis = [1, 1, 0, 1, 1, 0];
+    const khw = generateUdpTarget(joints, vis, opts).target;
+    const hwk = generateUdpTarget(joints, vis, { ...opts, layout: 'HWK' }).target;
+    for (let k = 0; k < 2; k++) {
+      for (let p = 0; p < W * H; p++) expect(hwk[p * 2 + k]).toBe(khw[k * W * H + p]);
+    }
+  });
+
+  it('is mirror-exact: the target of the mirrored joint is the mirrored target', () => {
+    const a = generateUdpTarget([33.3, 61.7, 0], [1, 1, 0], opts).target;
+    const b = generateUdpTarget([96 - 33.3, 61.7, 0], [1, 1, 0], opts).target;
+    let worst = 0;
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) worst = Math.max(worst, Math.abs(at(a, 0, x, y) - at(b, 0, W - 1 - x, y)));
+    expect(worst).toBeLessThan(1e-6);
   });
 });
