@@ -5,6 +5,7 @@
  * finds, within 1e-3 px, with the checkpoint's decoding: on the cpu backend with DARK (against `hrnet predict`
  * on cpu), on WebGL with the official quarter-pixel shift (against `hrnet predict` on the test backend).
  */
+import { codecSpecOf } from '../../src/codec/codecs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -62,7 +63,8 @@ describe('writeDemoPage', () => {
   it('writes the settings hrnet predict reads from the config', () => {
     const config = loadConfig(path.join(PARITY_DIR, 'config.yaml'), ['TEST.DECODE=dark', 'TEST.IN_VIS_THRE=0', 'DATASET.COLOR_RGB=false']);
     const settings = demoPageSettings(config, COCO_META, [96, 128]);
-    expect(settings.decode).toEqual({ flipTest: true, shiftHeatmap: true, postProcess: true, decode: 'dark', colorRgb: false });
+    expect(settings.decode).toEqual({ flipTest: true, colorRgb: false, codec: codecSpecOf(config) });
+    expect(settings.decode.codec).toMatchObject({ name: 'dark', postProcess: true, shiftHeatmap: true, imageSize: [96, 128], heatmapSize: [24, 32] });
     expect(settings.network).toEqual({ inputSize: [96, 128], numJoints: 17, flipPairs: COCO_META.flipPairs });
     expect(settings.drawThreshold).toBe(0.2);
     expect(settings.keypoints.colors).toEqual(COCO_META.colors);
