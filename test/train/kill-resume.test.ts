@@ -111,7 +111,7 @@ describe('a training process killed with SIGKILL and resumed', () => {
     const moments: KillMoment[] = [
       { name: 'mid-epoch', after: /epoch 0 \[1\/\d+\]/, delayMs: jitter(200) },
       { name: 'in validation', after: /epoch 1 \[(\d+)\/\1\]/, delayMs: jitter(100) },
-      { name: 'while the epoch is committed', after: /\| AP \| AP \.5/, delayMs: jitter(30) },
+      { name: 'while the epoch is committed', after: /\| Arch \| AP \| Ap \.5/, delayMs: jitter(30) },
       { name: 'while the final state is written', after: /epoch 2: loss/, delayMs: jitter(20) },
     ];
     const killed = path.join(dir, 'killed');
