@@ -27,10 +27,10 @@ describe('decodingOfConfig', () => {
     }
   });
 
-  it('the official COCO config: argmax + quarter offset, flip test with the heatmap shift', () => {
+  it('the official COCO config: the msra codec (argmax + quarter offset), flip test with the heatmap shift', () => {
     const config = loadConfig(path.join(CONFIGS, 'coco', 'w32_256x192.yaml'));
     const decode = decodingOfConfig(config);
-    expect(decode).toMatchObject({ method: 'argmax-quarter-offset', postProcess: true, flipTest: true, shiftHeatmap: true });
+    expect(decode).toMatchObject({ method: 'msra', postProcess: true, flipTest: true, shiftHeatmap: true });
     expect(decode.blurKernel).toBeUndefined();
     const off = decodingOfConfig(loadConfig(path.join(CONFIGS, 'coco', 'w32_256x192.yaml'), ['TEST.FLIP_TEST=false', 'TEST.POST_PROCESS=false']));
     expect(off).toMatchObject({ flipTest: false, postProcess: false });
