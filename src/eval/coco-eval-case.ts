@@ -5,7 +5,7 @@
  * writes them). Deterministic: the same options give the same files, byte for byte.
  */
 import seedrandom from 'seedrandom';
-import type { CocoKeypointAnnotation, CocoKeypointResult, CocoKeypointsFile } from './coco-eval';
+import type { CocoKeypointAnnotation, CocoKeypointResult, CocoKeypointsFile } from '../data/coco-format';
 
 /** Options of {@link makeCocoEvalCase}; the defaults are val2017's sizes. */
 export interface CocoEvalCaseOptions {
