@@ -249,7 +249,7 @@ async function startWorkers(run: RunSetup, needed: boolean): Promise<RunWorkers>
   if (config.GPUS.length > 1 && tf.getBackend() === 'webgpu') {
     const plan = await planWebGpuReplicas(config.GPUS);
     if (plan.devices) {
-      workers.deviceReplicas = await WebGpuReplicas.create(config, config.GPUS);
+      workers.deviceReplicas = await WebGpuReplicas.create(config, plan.gpus);
       log(`data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples on ${config.GPUS.length} WebGPU devices: replica 0 on the backend's; ${workers.deviceReplicas.describe()}`);
     } else {
       log(`data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples, computed in turn on one WebGPU device (${plan.reason})`);

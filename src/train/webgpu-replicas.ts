@@ -20,27 +20,27 @@ import { chunkSizes, type DataParallelStep } from './replicas';
 import { computeGradients, hostBatchTensors, type BatchGradients, type HostBatch } from './train-step';
 
 /**
- * How the replicas of `GPUS` run on WebGPU: each on a device of its own when every entry after the first
- * names a distinct adapter of Dawn's list other than the main backend's (Dawn's Node bindings choose
- * adapters by name, so identical GPUs cannot be told apart), else in turn on the main device, with the reason.
+ * How the replicas of `GPUS` run on WebGPU. Each on a device of its own when the entries name distinct
+ * adapters of Dawn's list and one of them is the main backend's: replica 0 runs there, replicas 1… on the
+ * other entries' adapters, in `GPUS` order (`gpus` below). Else in turn on the main device, with the
+ * reason (e.g. a config's `GPUS: [0, 1]` on a machine with one GPU). Dawn's Node bindings choose adapters
+ * by name, so two GPUs of the same model cannot be told apart.
  */
-export async function planWebGpuReplicas(gpus: readonly number[]): Promise<{ devices: true } | { devices: false; reason: string }> {
+export async function planWebGpuReplicas(gpus: readonly number[]): Promise<{ devices: true; gpus: number[] } | { devices: false; reason: string }> {
   const main = webGpuAdapter();
   if (main === undefined) return { devices: false, reason: 'the WebGPU backend is not registered' };
   const names = await webGpuAdapterNames({ allowSoftware: main.software });
   if (names.length === 0) return { devices: false, reason: 'the adapters cannot be listed here (a browser offers one)' };
   const list = names.map((n, i) => `${i}: ${n}`).join(', ');
-  const rest = gpus.slice(1);
-  const missing = rest.find((g) => !(Number.isInteger(g) && g >= 0 && g < names.length));
+  const missing = gpus.find((g) => !(Number.isInteger(g) && g >= 0 && g < names.length));
   if (missing !== undefined) return { devices: false, reason: `there is no GPU ${missing} (Dawn lists ${list})` };
-  const used = [main.device];
-  for (const g of rest) {
-    if (used.includes(names[g])) {
-      return { devices: false, reason: `GPU ${g} (${names[g]}) cannot be told apart from a GPU already in use: Dawn's Node bindings choose adapters by name (Dawn lists ${list})` };
-    }
-    used.push(names[g]);
+  const twin = gpus.find((g, i) => gpus.findIndex((h) => names[h] === names[g]) !== i);
+  if (twin !== undefined) {
+    return { devices: false, reason: `GPU ${twin} (${names[twin]}) cannot be told apart from another entry of GPUS: Dawn's Node bindings choose adapters by name (Dawn lists ${list})` };
   }
-  return { devices: true };
+  const mainEntry = gpus.findIndex((g) => names[g] === main.device);
+  if (mainEntry < 0) return { devices: false, reason: `the backend's adapter (${main.device}) is none of GPUS (Dawn lists ${list})` };
+  return { devices: true, gpus: gpus.filter((_, i) => i !== mainEntry) };
 }
 
 /** A copy of the model on a device of its own. */
@@ -67,9 +67,9 @@ export class WebGpuReplicas {
   ) {}
 
   /**
-   * Opens a device on GPU `gpus[r]` for every replica r ≥ 1 (the main backend, active now, is replica 0's)
-   * and builds a copy of the network there.
-   * @param gpus adapter indices of Dawn's list, one per replica (the config's `GPUS`)
+   * Opens a device on each GPU of `gpus`, one per replica r ≥ 1 (the main backend, active now, is
+   * replica 0's), and builds a copy of the network there.
+   * @param gpus adapter indices of Dawn's list (see {@link planWebGpuReplicas})
    */
   static async create(config: Config, gpus: readonly number[], opts: WebGpuReplicasOptions = {}): Promise<WebGpuReplicas> {
     const mainBackend = tf.getBackend();
@@ -77,7 +77,7 @@ export class WebGpuReplicas {
     const allowSoftware = opts.allowSoftware ?? webGpuAdapter()?.software === true;
     const others: DeviceReplica[] = [];
     try {
-      for (const gpu of gpus.slice(1)) {
+      for (const gpu of gpus) {
         const device = await registerWebGpuDeviceBackend(gpu, { allowSoftware });
         let model: PoseHRNet;
         try {
