@@ -168,6 +168,8 @@ export class WebGpuUnavailableError extends Error {
 
 const TF_BACKEND = 'webgpu';
 let registered: WebGpuRegistration | undefined;
+/** The device of the registered backend (`GPUDevice.destroy` releases it with everything created on it). */
+let registeredDevice: { destroy(): void } | undefined;
 
 /**
  * Finds a WebGPU adapter and registers TF.js's WebGPU backend on a device of it under `webgpu`.
@@ -202,6 +204,7 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   if (tf.findBackendFactory(TF_BACKEND) !== null) tf.removeBackend(TF_BACKEND);
   tf.registerBackend(TF_BACKEND, () => backend, 0);
   registered = { tfBackend: TF_BACKEND, adapter: description };
+  registeredDevice = device as { destroy(): void };
   return registered;
 }
 
@@ -331,4 +334,19 @@ export async function registerWebGpuDeviceBackend(gpu: number, opts: Pick<WebGpu
       device.destroy();
     },
   };
+}
+
+/**
+ * Releases what {@link registerWebGpuBackend} holds: TF.js's `webgpu` backend is removed (its tensors and the
+ * buffers it pools are freed) and the device is destroyed with every buffer and pipeline created on it. In Node
+ * these are Dawn's native objects (on a software adapter, SwiftShader's buffers and compiled shaders), which the
+ * garbage collector does not weigh: without this call they are released only as the process exits. A later
+ * `registerWebGpuBackend` (or `initBackend`) starts on a new device.
+ */
+export function disposeWebGpuBackend(): void {
+  if (registered === undefined) return;
+  if (tf.findBackendFactory(TF_BACKEND) !== null) tf.removeBackend(TF_BACKEND);
+  registeredDevice?.destroy();
+  registered = undefined;
+  registeredDevice = undefined;
 }

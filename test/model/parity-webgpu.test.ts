@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
+import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { ParityFixture, expectEvalHeatmaps, expectTrainStep, trainStepGradients } from '../helpers/parity';
 
 const stable = new ParityFixture('w8_coco_128x96_stable');
@@ -32,6 +33,7 @@ beforeAll(async () => {
   const info = await initBackend({ preferred: 'webgpu', quiet: true });
   expect(info.adapter).toBeDefined();
 }, 300000);
+afterAll(() => disposeWebGpuBackend());
 
 it('computes on the webgpu backend', () => {
   expect(tf.getBackend()).toBe('webgpu');

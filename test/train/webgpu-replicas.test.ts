@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
+import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
 import { lossOfConfig } from '../../src/train/loss';
@@ -43,6 +44,7 @@ beforeAll(async () => {
   tf.env().set('PROD', true);
   await initBackend({ preferred: 'webgpu', quiet: true });
 }, 120000);
+afterAll(() => disposeWebGpuBackend());
 
 it('maps GPUS to adapters: distinct adapters get devices, others run in turn with the reason', async () => {
   expect(await planWebGpuReplicas([0, 1, 2, 3, 4, 5, 6, 7, 8])).toEqual({ devices: false, reason: expect.stringMatching(/^there is no GPU \d \(Dawn lists 0: .*SwiftShader/) });

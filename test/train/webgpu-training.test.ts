@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
+import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { runEval } from '../../src/cli/eval';
 import { runPredict } from '../../src/cli/predict';
 import { loadConfig } from '../../src/config/load';
@@ -44,7 +45,10 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hrnet-webgpu-'));
   await renderSyntheticDataset({ outDir: path.join(dir, 'data'), train: 4, val: 2, seed: 7, imageSize: [96, 80] });
 }, 120000);
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  disposeWebGpuBackend();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 it('keeps the tensor count and the GPU memory flat over training steps', async () => {
   expect(tf.getBackend()).toBe('webgpu');
@@ -97,3 +101,20 @@ it('trains (two replicas, validation, checkpoints, resume), evaluates and predic
   const predicted = await runPredict({ backend: 'webgpu', checkpoint, image: path.join(valDir, fs.readdirSync(valDir)[0]), out: path.join(dir, 'pred') });
   expect(predicted.prediction).toBeDefined();
 }, 900000);
+
+it('destroys the device when the backend is disposed, and a new registration computes on a new one', async () => {
+  const { device } = tf.backend() as unknown as { device: { lost: Promise<{ reason: string }> } };
+  disposeWebGpuBackend();
+  expect(tf.findBackend('webgpu')).toBeNull();
+  expect((await device.lost).reason).toBe('destroyed');
+
+  await initBackend({ preferred: 'webgpu', quiet: true });
+  expect(tf.getBackend()).toBe('webgpu');
+  expect((tf.backend() as unknown as { device: unknown }).device).not.toBe(device);
+  const y = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), 1));
+  try {
+    expect(Array.from(await y.data())).toEqual([2, 3]);
+  } finally {
+    y.dispose();
+  }
+});
