@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
  * The layers of src/, lowest first. A folder may import its own files and the folders of lower layers, never a
  * folder of its own layer or of a higher one; src/index.ts (the public API) may import anything.
  */
-const LAYERS = [['config'], ['backend'], ['codec'], ['model', 'data'], ['io'], ['viz'], ['eval'], ['train'], ['cli']];
+const LAYERS = [['config'], ['backend'], ['codec'], ['model', 'data'], ['demo'], ['io'], ['viz'], ['eval'], ['train'], ['cli', 'web']];
 
 /** `import-x/no-restricted-paths` zones: for each folder, the folders it must not import. */
 const layerZones = LAYERS.flatMap((layer, rank) =>

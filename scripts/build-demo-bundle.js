@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Bundles the demo page script (src/demo/browser/main.ts) with the project code it imports — the crop, flip
+ * Bundles the demo page script (src/web/demo-page.ts) with the project code it imports — the crop, flip
  * test and decoding of `hrnet predict`, and its skeleton drawing — into one browser script,
  * dist/demo/hrnet-demo.js, which `hrnet export --demo` copies beside the page.
  *
@@ -14,7 +14,7 @@ const path = require('path');
 const esbuild = require('esbuild');
 
 const ROOT = path.resolve(__dirname, '..');
-const ENTRY = path.join(ROOT, 'src', 'demo', 'browser', 'main.ts');
+const ENTRY = path.join(ROOT, 'src', 'web', 'demo-page.ts');
 /** Where `hrnet export --demo` looks for the bundle. */
 const DEFAULT_OUT = path.join(ROOT, 'dist', 'demo', 'hrnet-demo.js');
 const NODE_ONLY = /^(node:.*|fs|path|os|sharp|worker_threads|child_process|zlib|util|url|crypto|http|https|net|stream)$/;
@@ -55,7 +55,7 @@ async function buildDemoBundle(outfile = DEFAULT_OUT) {
     target: ['es2020'],
     tsconfig: path.join(ROOT, 'tsconfig.browser.json'),
     plugins: [globalTfjs, nodeOnlyEmpty],
-    banner: { js: '/* hrnet-tfjs demo page script: built by scripts/build-demo-bundle.js from src/demo/browser/main.ts */' },
+    banner: { js: '/* hrnet-tfjs demo page script: built by scripts/build-demo-bundle.js from src/web/demo-page.ts */' },
     logLevel: 'warning',
   });
   return outfile;

@@ -247,8 +247,17 @@ async function requestAdapter(gpu: GpuProvider, names: string[], index: number |
         'identical GPUs cannot be told apart; list the first of them only',
     );
   }
-  return gpu.dawn.create([`adapter=${name}`]).requestAdapter({ powerPreference: 'high-performance' });
+  // The instance must outlive its devices: Dawn's Node bindings free a collected instance's state under them.
+  let instance = dawnInstances.get(name);
+  if (instance === undefined) {
+    instance = gpu.dawn.create([`adapter=${name}`]);
+    dawnInstances.set(name, instance);
+  }
+  return instance.requestAdapter({ powerPreference: 'high-performance' });
 }
+
+/** Dawn instances that choose one adapter by name, kept for the life of the process (see {@link requestAdapter}). */
+const dawnInstances = new Map<string, GpuEntry>();
 
 /** The device TF.js's own registration asks for: the adapter's limits for the big buffers, and timestamps. */
 function deviceDescriptor(adapter: GpuAdapter): { requiredFeatures: string[]; requiredLimits: Record<string, number> } {
@@ -270,6 +279,61 @@ function deviceDescriptor(adapter: GpuAdapter): { requiredFeatures: string[]; re
 /** The adapter of the registered backend, if any. */
 export function webGpuAdapter(): AdapterDescription | undefined {
   return registered?.adapter;
+}
+
+/** The names of the adapters Dawn lists, in its order (GPU `i` of `GPUS` is entry `i`); empty in a browser. */
+export async function webGpuAdapterNames(opts: Pick<WebGpuOptions, 'allowSoftware'> = {}): Promise<string[]> {
+  const gpu = await gpuProvider(opts.allowSoftware === true);
+  return gpu.dawn ? dawnAdapterNames(gpu.dawn) : [];
+}
+
+/** A further WebGPU device, registered as a TF.js backend of its own; {@link WebGpuDeviceBackend.dispose} it. */
+export interface WebGpuDeviceBackend extends WebGpuRegistration {
+  /** Removes the TF.js backend (and its kernel registrations) and destroys the device. */
+  dispose(): void;
+}
+
+let deviceBackends = 0;
+
+/**
+ * A device of its own on GPU `gpu` (an index into Dawn's adapters), registered as TF.js backend
+ * `webgpu-<n>` with every kernel of `webgpu`: a data-parallel replica computes there while the main
+ * backend computes on its own device. Tensors never cross backends implicitly here (that would be a
+ * synchronous read): values move with `await tensor.data()` and a new tensor on the other side.
+ * Needs the main backend ({@link registerWebGpuBackend}) registered first.
+ */
+export async function registerWebGpuDeviceBackend(gpu: number, opts: Pick<WebGpuOptions, 'allowSoftware'> = {}): Promise<WebGpuDeviceBackend> {
+  if (registered === undefined) throw new Error('registerWebGpuDeviceBackend: register the main WebGPU backend first (initBackend)');
+  const provider = await gpuProvider(opts.allowSoftware === true);
+  const names = provider.dawn ? await dawnAdapterNames(provider.dawn) : [];
+  const adapter = await requestAdapter(provider, names, gpu);
+  if (adapter === null) throw new WebGpuUnavailableError(`GPUS: Dawn returned no adapter for GPU ${gpu}`);
+  const description = describeAdapter(adapter, provider.source, names);
+  if (description.software && opts.allowSoftware !== true) {
+    throw new WebGpuUnavailableError(`GPUS: GPU ${gpu} is a software adapter: ${formatAdapter(description)}`);
+  }
+  const { WebGPUBackend } = requireOptional('@tensorflow/tfjs-backend-webgpu') as {
+    WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend;
+  };
+  const device = (await adapter.requestDevice(deviceDescriptor(adapter))) as { destroy(): void };
+  const name = `${TF_BACKEND}-${++deviceBackends}`;
+  const backend = new WebGPUBackend(device, adapter.info);
+  tf.registerBackend(name, () => backend, 0);
+  const kernels = tf.getKernelsForBackend(TF_BACKEND);
+  for (const k of kernels) tf.registerKernel({ ...k, backendName: name });
+  let disposed = false;
+  return {
+    tfBackend: name,
+    adapter: description,
+    dispose() {
+      if (disposed) return;
+      if (tf.getBackend() === name) throw new Error(`${name} is the active backend; activate another before disposing it`);
+      disposed = true;
+      for (const k of kernels) tf.unregisterKernel(k.kernelName, name);
+      tf.removeBackend(name);
+      device.destroy();
+    },
+  };
 }
 
 /**

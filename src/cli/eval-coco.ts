@@ -3,8 +3,9 @@
  * any results file, computed as pycocotools computes it.
  */
 import type { Argv, CommandModule } from 'yargs';
+import type { CocoKeypointResult, CocoKeypointsFile } from '../data/coco-format';
 import { readJsonFile, readJsonFileWithout } from '../data/json-file';
-import { CocoKeypointResult, CocoKeypointsFile, evaluateCocoKeypoints, formatCocoSummary } from '../eval/coco-eval';
+import { evaluateCocoKeypoints, formatCocoSummary } from '../eval/coco-eval';
 
 interface EvalCocoArgs {
   gt: string;

@@ -3,22 +3,20 @@
  * keypoints of the people in one image, top-down as the official test: each person box becomes a
  * center and scale (`_xywh2cs`, input aspect ratio, ×1.25), is cropped with the affine of
  * the config's codec (`get_affine_transform`, or UDP's), run through the network (with the flip test when asked),
- * and the heatmaps are decoded by the same codec back to image pixels. Writes `DIR/<stem>.json` and `DIR/<stem>.png`.
+ * and the heatmaps are decoded by the same codec back to image pixels — the path the demo page runs
+ * (`src/demo/estimate-poses.ts`). Writes `DIR/<stem>.json` and `DIR/<stem>.png`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import type { Argv, CommandModule } from 'yargs';
 import { codecOf } from '../codec/codecs';
-import { flipTestAverage } from '../codec/flip';
 import type { HeatmapCodec } from '../codec/heatmap-codec';
-import { nhwcToNchw } from '../codec/layout';
 import type { Config } from '../config/schema';
 import { readJsonFile } from '../data/dataset';
-import { decodeImage, normalizeImage, RgbImage, warpAffine } from '../data/image';
+import { decodeImage, RgbImage } from '../data/image';
 import type { KeypointMeta } from '../data/keypoint-meta';
 import { keypointMetaOfConfig } from '../data/keypoint-meta-of-config';
-import { xywh2cs } from '../data/transforms';
+import { estimatePoses } from '../demo/estimate-poses';
 import { rescorePerson } from '../eval/rescore';
 import { writeFileAtomic, loadModelFromCheckpoint } from '../io/checkpoint';
 import type { PoseHRNet } from '../model/pose-hrnet';
@@ -79,7 +77,7 @@ export interface PredictionFile {
 export interface PredictPersonsOptions {
   /** Run the mirrored crops too and average (official flip test). */
   flipTest: boolean;
-  /** Crop, decoding and flip test ({@link codecOf} of the checkpoint's config). */
+  /** Crop, decoding and flip test ({@link codecOf} of the checkpoint's config); its `spec` is what is used. */
   codec: HeatmapCodec;
   /** `DATASET.COLOR_RGB`: false feeds BGR, as the network was trained. */
   colorRgb: boolean;
@@ -139,60 +137,28 @@ export function imageIdOfFile(file: string): number | undefined {
 }
 
 /**
- * Keypoints of the person in each box.
+ * Keypoints of the person in each box: the top-down path of the demo page ({@link estimatePoses}) run on the
+ * model's eval forward, `batchSize` crops per pass, then each person rescored as the official evaluation does.
  * @param image `data` `[H, W, 3]`
  * @param boxes `[B]` person boxes in image pixels
  * @returns `[B]` persons, keypoints `[K][3]` in image pixels
  */
 export async function predictPersons(model: PoseHRNet, image: RgbImage, boxes: readonly PersonBox[], opts: PredictPersonsOptions): Promise<PredictedPerson[]> {
-  const [w, h] = model.imageSize;
-  const k = model.numJoints;
-  const persons: PredictedPerson[] = [];
-  for (let start = 0; start < boxes.length; start += opts.batchSize) {
-    const batch = boxes.slice(start, start + opts.batchSize);
-    const n = batch.length;
-    const pixels = new Float32Array(n * h * w * 3);
-    const centers = new Float64Array(n * 2);
-    const scales = new Float64Array(n * 2);
-    batch.forEach((box, i) => {
-      const [bx, by, bw, bh] = box.bbox;
-      const { center, scale } = xywh2cs(bx, by, bw, bh, w / h);
-      centers.set(center, i * 2);
-      scales.set(scale, i * 2);
-      const crop = warpAffine(image, opts.codec.cropTransform(center, scale, 0), w, h);
-      if (!opts.colorRgb) {
-        for (let p = 0; p < crop.length; p += 3) {
-          const r = crop[p];
-          crop[p] = crop[p + 2];
-          crop[p + 2] = r;
-        }
-      }
-      normalizeImage(crop, pixels, i * h * w * 3);
-    });
-    const flip = opts.codec.flipTest(opts.flipPairs);
-    const heat = tf.tidy(() => {
-      const x = tf.tensor4d(pixels, [n, h, w, 3]);
-      const out = model.forward(x, { training: false });
-      return opts.flipTest ? flipTestAverage(out, model.forward(tf.reverse(x, 2), { training: false }), flip) : out;
-    });
-    const [, hh, hw] = heat.shape;
-    const nchw = nhwcToNchw((await heat.data()) as Float32Array, n, hh, hw, k);
-    heat.dispose();
-    const { preds, maxvals } = opts.codec.decode(nchw, [n, k, hh, hw], centers, scales);
-    batch.forEach((box, i) => {
-      const keypoints: [number, number, number][] = [];
-      for (let j = 0; j < k; j++) keypoints.push([preds[(i * k + j) * 2], preds[(i * k + j) * 2 + 1], maxvals[i * k + j]]);
-      persons.push({
-        bbox: [...box.bbox],
-        score: rescorePerson(maxvals.subarray(i * k, (i + 1) * k), box.score, opts.inVisThre),
-        box_score: box.score,
-        center: [centers[i * 2], centers[i * 2 + 1]],
-        scale: [scales[i * 2], scales[i * 2 + 1]],
-        keypoints,
-      });
-    });
-  }
-  return persons;
+  const poses = await estimatePoses(
+    image,
+    boxes.map((box) => box.bbox),
+    (x) => model.forward(x, { training: false }),
+    { inputSize: model.imageSize, numJoints: model.numJoints, flipPairs: opts.flipPairs },
+    { flipTest: opts.flipTest, codec: opts.codec.spec, colorRgb: opts.colorRgb, batchSize: opts.batchSize },
+  );
+  return poses.map((pose, i) => ({
+    bbox: pose.bbox,
+    score: rescorePerson(pose.keypoints.map((keypoint) => keypoint[2]), boxes[i].score, opts.inVisThre),
+    box_score: boxes[i].score,
+    center: pose.center,
+    scale: pose.scale,
+    keypoints: pose.keypoints,
+  }));
 }
 
 /** What {@link runPredict} wrote. */

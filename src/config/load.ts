@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { ConfigError, closestKey } from './errors';
-import { CONFIG_FIELDS, Config, ConfigField, defaultConfig } from './schema';
+import { CONFIG_FIELDS, Config, ConfigField, ConfigSection, defaultConfig, isConfigKey } from './schema';
 
 export { defaultConfig } from './schema';
 
@@ -22,20 +22,10 @@ export type ConfigOverrides = readonly string[] | Readonly<Record<string, unknow
 /** A mutable view of a config section while it is being built. */
 type Tree = Record<string, unknown>;
 
-/** A section of {@link CONFIG_FIELDS} seen as a string-keyed tree. */
-interface FieldSection {
-  readonly [key: string]: FieldNode;
-}
-type FieldNode = ConfigField | FieldSection;
-
-const ROOT_FIELDS = CONFIG_FIELDS as unknown as FieldSection;
+const ROOT_FIELDS: ConfigSection = CONFIG_FIELDS;
 const STAGES = ['STAGE1', 'STAGE2', 'STAGE3', 'STAGE4'] as const;
 /** Stride of the network output (stem: two stride-2 convs). */
 const OUTPUT_STRIDE = 4;
-
-function isField(node: FieldNode): node is ConfigField {
-  return typeof node.kind === 'string';
-}
 
 function isPlainObject(value: unknown): value is Tree {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -163,7 +153,7 @@ function checkField(value: unknown, field: ConfigField, key: string, file: strin
 }
 
 /** The unknown-key error, with the closest valid key of the same section when one is plausible. */
-function unknownKey(keys: readonly string[], fields: FieldSection, file: string): ConfigError {
+function unknownKey(keys: readonly string[], fields: ConfigSection, file: string): ConfigError {
   const key = dotted(keys);
   const name = keys[keys.length - 1];
   const valid = Object.keys(fields);
@@ -177,12 +167,12 @@ function unknownKey(keys: readonly string[], fields: FieldSection, file: string)
  * Merges `source` (a parsed YAML mapping) into `target` key by key, checking
  * every key and value against `fields`. Lists replace lists wholesale, as yacs does.
  */
-function mergeInto(target: Tree, source: Tree, fields: FieldSection, keys: readonly string[], file: string): void {
+function mergeInto(target: Tree, source: Tree, fields: ConfigSection, keys: readonly string[], file: string): void {
   for (const [name, value] of Object.entries(source)) {
     const here = [...keys, name];
     const field = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
     if (field === undefined) throw unknownKey(here, fields, file);
-    if (isField(field)) {
+    if (isConfigKey(field)) {
       target[name] = checkField(value, field, dotted(here), file);
     } else {
       if (!isPlainObject(value)) {
@@ -197,7 +187,7 @@ function mergeInto(target: Tree, source: Tree, fields: FieldSection, keys: reado
 }
 
 /** Checks that `tree` has exactly the keys of `fields`, each with a valid value. */
-function checkComplete(tree: Tree, fields: FieldSection, keys: readonly string[], file: string): void {
+function checkComplete(tree: Tree, fields: ConfigSection, keys: readonly string[], file: string): void {
   for (const name of Object.keys(tree)) {
     if (!Object.prototype.hasOwnProperty.call(fields, name)) throw unknownKey([...keys, name], fields, file);
   }
@@ -205,7 +195,7 @@ function checkComplete(tree: Tree, fields: FieldSection, keys: readonly string[]
     const here = [...keys, name];
     if (!(name in tree)) throw new ConfigError({ file, key: dotted(here) }, `${dotted(here)}: missing key`);
     const value = tree[name];
-    if (isField(field)) {
+    if (isConfigKey(field)) {
       checkField(value, field, dotted(here), file);
     } else if (isPlainObject(value)) {
       checkComplete(value, field, here, file);

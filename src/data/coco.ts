@@ -30,47 +30,19 @@ import {
 import { checkBadShare, type BadSample } from './bad-samples';
 import { JointSlab } from './joint-slab';
 import { readJsonFileWithout } from './json-file';
-import { COCO_META, metaFromCocoCategory, type CocoCategory, type KeypointMeta } from './keypoint-meta';
+import type { CocoDetection, CocoKeypointsFileAsRead } from './coco-format';
+import { COCO_META, metaFromCocoCategory, type KeypointMeta } from './keypoint-meta';
 import { COCO_DETECTION_SCHEMA, cocoAnnotationSchema, firstFieldFault } from './record-schema';
-import { cocoAnnotationsToRecords, xywh2cs, type CocoKeypointAnnotation } from './transforms';
+import { cocoAnnotationsToRecords, xywh2cs } from './transforms';
 
 /** The COCO person category id (the official loader keeps only this one). */
 export const COCO_PERSON_CATEGORY_ID = 1;
 
-/** A COCO `images[i]` entry (fields the loader reads). */
-export interface CocoImageEntry {
-  id: number;
-  file_name: string;
-  width?: number;
-  height?: number;
-}
+/** A COCO-format `annotations[i]` entry as the loader accepts it. */
+type CocoAnnotationAsRead = CocoKeypointsFileAsRead['annotations'][number];
 
-/** A COCO `annotations[i]` entry (fields the loader reads). */
-export interface CocoAnnotationEntry extends CocoKeypointAnnotation {
-  image_id: number;
-}
-
-/** A COCO-format `categories[i]` entry, keypoints optional. */
-export interface CocoCategoryEntry extends Partial<CocoCategory> {
-  id: number;
-  name?: string;
-}
-
-/** The parts of a COCO keypoint annotation file the loader reads. */
-export interface CocoKeypointFile {
-  images: CocoImageEntry[];
-  annotations: CocoAnnotationEntry[];
-  categories?: CocoCategoryEntry[];
-}
-
-/** One entry of a person detection file (`TEST.COCO_BBOX_FILE`, COCO results layout). */
-export interface CocoDetection {
-  image_id: number;
-  category_id: number;
-  /** `[x, y, w, h]` in pixels. */
-  bbox: number[];
-  score: number;
-}
+/** A COCO-format `categories[k]` entry as the loader accepts it. */
+type CocoCategoryAsRead = NonNullable<CocoKeypointsFileAsRead['categories']>[number];
 
 /**
  * Checks the top-level layout of a parsed COCO file: an object with `images` and `annotations` lists (and
@@ -78,7 +50,7 @@ export interface CocoDetection {
  * @param data parsed JSON
  * @param file the file, for messages
  */
-export function asCocoKeypointFile(data: unknown, file: string): CocoKeypointFile {
+export function asCocoKeypointFile(data: unknown, file: string): CocoKeypointsFileAsRead {
   const where = `annotation file ${path.resolve(file)}`;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new Error(`${where}: expected a COCO object with "images", "annotations" and "categories", got ${Array.isArray(data) ? 'a list' : typeof data}`);
@@ -90,7 +62,7 @@ export function asCocoKeypointFile(data: unknown, file: string): CocoKeypointFil
   if (obj.categories !== undefined && !Array.isArray(obj.categories)) {
     throw new Error(`${where}: field "categories" must be a list`);
   }
-  return obj as unknown as CocoKeypointFile;
+  return obj as unknown as CocoKeypointsFileAsRead;
 }
 
 /** The annotation file of a COCO-format dataset split (see the file comment of `dataset.ts`). */
@@ -108,11 +80,11 @@ interface KeypointCategories {
   /** Ids of the categories whose instances are loaded; null = every annotation. */
   ids: number[] | null;
   /** The category giving the keypoint names, when any has them. */
-  category: CocoCategoryEntry | null;
+  category: CocoCategoryAsRead | null;
   numJoints: number;
 }
 
-function keypointCategories(data: CocoKeypointFile, file: string, config: Config): KeypointCategories {
+function keypointCategories(data: CocoKeypointsFileAsRead, file: string, config: Config): KeypointCategories {
   const kind = config.DATASET.DATASET;
   const categories = data.categories ?? [];
   const where = `annotation file ${path.resolve(file)}`;
@@ -292,14 +264,14 @@ interface GroundTruthOptions {
  * clipped to the image, is a bad sample: reported and skipped, or the file is refused when there are more than
  * `maxBadShare` of them.
  */
-function groundTruthRecords(data: CocoKeypointFile, file: string, opts: GroundTruthOptions): DatasetRecord[] {
+function groundTruthRecords(data: CocoKeypointsFileAsRead, file: string, opts: GroundTruthOptions): DatasetRecord[] {
   const { numJoints, aspectRatio, imageById } = opts;
   const where = `annotation file ${path.resolve(file)}`;
   const keep = opts.categoryIds === null ? null : new Set(opts.categoryIds);
-  const byImage = new Map<number, { ann: CocoAnnotationEntry; position: number }[]>();
+  const byImage = new Map<number, { ann: CocoAnnotationAsRead; position: number }[]>();
   const schema = cocoAnnotationSchema(numJoints);
   const bad: BadSample[] = [];
-  const badSample = (ann: CocoAnnotationEntry, position: number, field: string, reason: string): BadSample => ({
+  const badSample = (ann: CocoAnnotationAsRead, position: number, field: string, reason: string): BadSample => ({
     file: path.resolve(file),
     record: `annotation ${ann.id ?? '(no id)'} (annotations[${position}], image ${ann.image_id})`,
     field,

@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import type { Config } from '../config/schema';
 import { cocoAnnotationFile } from './coco';
 import { applyMetaOverrides, datasetRoot, readJsonFile } from './dataset';
-import { COCO_META, type CocoCategory, type KeypointMeta, MPII_META, metaFromCocoCategory } from './keypoint-meta';
+import type { CocoKeypointsFileAsRead } from './coco-format';
+import { COCO_META, type KeypointCategory, type KeypointMeta, MPII_META, metaFromCocoCategory } from './keypoint-meta';
 
 /**
  * The keypoint meta of a config's dataset: COCO / MPII built in; for `custom` and `synthetic` the
@@ -28,8 +29,8 @@ export function keypointMetaOfConfig(config: Config): { meta: KeypointMeta; warn
     for (const split of ['train', 'test'] as const) {
       const { file } = cocoAnnotationFile(config, split, root);
       if (!fs.existsSync(file)) continue;
-      const data = readJsonFile(file, 'annotation file') as { categories?: CocoCategory[] };
-      const cat = (data.categories ?? []).find((c) => Array.isArray(c.keypoints) && c.keypoints.length === k);
+      const data = readJsonFile(file, 'annotation file') as Pick<CocoKeypointsFileAsRead, 'categories'>;
+      const cat = (data.categories ?? []).find((c): c is typeof c & KeypointCategory => Array.isArray(c.keypoints) && c.keypoints.length === k);
       if (cat) {
         const inferred = metaFromCocoCategory(cat);
         warnings.push(...inferred.warnings);

@@ -3,6 +3,7 @@
  * OKS sigmas, skeleton and colours. A new dataset is a new meta object (or one inferred from its COCO-format
  * category), not new code.
  */
+import type { CocoCategory } from './coco-format';
 
 /** An RGB colour, 0–255 per channel. */
 export type Rgb = [number, number, number];
@@ -214,15 +215,8 @@ function isLowerBodyName(name: string): boolean {
   return words.includes('back') && (words.includes('paw') || words.includes('hoof'));
 }
 
-/** A COCO-format `categories[k]` entry. */
-export interface CocoCategory {
-  id?: number;
-  name?: string;
-  /** `[K]` keypoint names. */
-  keypoints: string[];
-  /** Limbs as 1-based keypoint indices (COCO convention). */
-  skeleton?: number[][];
-}
+/** What {@link metaFromCocoCategory} reads from a COCO `categories[k]` entry: its keypoint names, and its id, name and skeleton when present. */
+export type KeypointCategory = Required<Pick<CocoCategory, 'keypoints'>> & Partial<Pick<CocoCategory, 'id' | 'name' | 'skeleton'>>;
 
 /** Fields of an inferred meta that a caller may set explicitly (validated like the rest). */
 export type KeypointMetaOverrides = Partial<Omit<KeypointMeta, 'keypointNames'>>;
@@ -248,7 +242,7 @@ export interface InferredKeypointMeta {
  * @param category the `categories[k]` entry
  * @param overrides fields to set instead of the inferred ones
  */
-export function metaFromCocoCategory(category: CocoCategory, overrides: KeypointMetaOverrides = {}): InferredKeypointMeta {
+export function metaFromCocoCategory(category: KeypointCategory, overrides: KeypointMetaOverrides = {}): InferredKeypointMeta {
   const label = `category ${JSON.stringify(category.name ?? category.id ?? '?')}`;
   const names = category.keypoints;
   if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string')) {

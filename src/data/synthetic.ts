@@ -18,6 +18,7 @@ import * as os from 'os';
 import * as path from 'path';
 import seedrandom from 'seedrandom';
 import sharp from 'sharp';
+import type { CocoCategory, CocoKeypointsFile } from './coco-format';
 import { COCO_META } from './keypoint-meta';
 import { randInt } from './synthetic/random';
 import { type Scene, composeScene } from './synthetic/scene';
@@ -75,49 +76,13 @@ export interface SyntheticSummary {
   imagesPerSecond: number;
 }
 
-/** A COCO `images[i]` entry. */
-export interface SyntheticCocoImage {
-  id: number;
-  file_name: string;
-  width: number;
-  height: number;
-}
-
-/** A COCO person-keypoint `annotations[i]` entry. */
-export interface SyntheticCocoAnnotation {
-  id: number;
-  image_id: number;
-  category_id: number;
-  /** `[17 × 3]` flat `x, y, v`. */
-  keypoints: number[];
-  num_keypoints: number;
-  area: number;
-  /** `[x, y, w, h]`. */
-  bbox: [number, number, number, number];
-  iscrowd: 0;
-}
-
-/** A COCO `categories[i]` entry for keypoints. */
-export interface SyntheticCocoCategory {
-  id: number;
-  name: string;
-  supercategory: string;
-  /** `[K]` keypoint names. */
-  keypoints: string[];
-  /** 1-based limbs. */
-  skeleton: [number, number][];
-}
-
-/** A COCO person-keypoints annotation file. */
-export interface SyntheticCocoFile {
+/** A synthetic split's annotation file: a COCO person-keypoints file with an `info` header. */
+export interface SyntheticCocoFile extends CocoKeypointsFile {
   info: { description: string; version: string; seed: string; split: string };
-  images: SyntheticCocoImage[];
-  annotations: SyntheticCocoAnnotation[];
-  categories: SyntheticCocoCategory[];
 }
 
 /** The `person` category with the 17 COCO keypoint names and COCO's 1-based skeleton. */
-export function personCategory(): SyntheticCocoCategory {
+export function personCategory(): CocoCategory {
   return {
     id: 1,
     name: 'person',

@@ -10,6 +10,7 @@
  */
 
 import { PIXEL_STD, type Vec2 } from '../codec/affine';
+import type { CocoImage, CocoKeypointAnnotation } from './coco-format';
 
 export { PIXEL_STD, type Vec2 } from '../codec/affine';
 
@@ -195,25 +196,15 @@ export function cleanBox(bbox: ArrayLike<number>, width: number, height: number)
   return [x1, y1, x2 - x1, y2 - y1];
 }
 
-/** The image fields {@link cocoAnnotationsToRecords} needs from a COCO `images[i]` entry. */
-export interface CocoImageInfo {
-  id: number;
-  width: number;
-  height: number;
-}
+/** The fields {@link cocoAnnotationsToRecords} reads from a COCO `images[i]` entry. */
+export type CocoRecordImage = Pick<CocoImage, 'id' | 'width' | 'height'>;
 
-/** The annotation fields {@link cocoAnnotationsToRecords} reads from a COCO `annotations[i]` entry. */
-export interface CocoKeypointAnnotation {
-  /** `[x, y, w, h]` in pixels. */
-  bbox: number[];
-  /** Flat `[x1, y1, v1, x2, y2, v2, …]`. */
-  keypoints: number[];
-  category_id: number;
-  /** Segment area; when absent (CrowdPose) the sanitised box area is used for the `area > 0` test. */
-  area?: number;
-  iscrowd?: number | boolean;
-  id?: number;
-}
+/**
+ * The fields {@link cocoAnnotationsToRecords} reads from a COCO `annotations[i]` entry. `area` may be missing
+ * (CrowdPose): the sanitised box area is then used for the `area > 0` test.
+ */
+export type CocoRecordAnnotation = Pick<CocoKeypointAnnotation, 'bbox' | 'keypoints' | 'category_id'> &
+  Partial<Pick<CocoKeypointAnnotation, 'area' | 'iscrowd' | 'id'>>;
 
 /** Options of {@link cocoAnnotationsToRecords}. */
 export interface CocoRecordOptions {
@@ -251,8 +242,8 @@ export interface JointsRecord {
  * @returns the records in annotation order
  */
 export function cocoAnnotationsToRecords(
-  image: CocoImageInfo,
-  annotations: readonly CocoKeypointAnnotation[],
+  image: CocoRecordImage,
+  annotations: readonly CocoRecordAnnotation[],
   opts: CocoRecordOptions,
 ): JointsRecord[] {
   const { numJoints, aspectRatio } = opts;

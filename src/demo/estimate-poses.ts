@@ -13,7 +13,7 @@ import { normalizeImage, warpAffine } from '../data/image';
 import { xywh2cs } from '../data/transforms';
 import { createCodec } from '../codec/codecs';
 import { flipTestAverage } from '../codec/flip';
-import type { CodecSpec } from '../codec/heatmap-codec';
+import type { CodecSpec, HeatmapCodec } from '../codec/heatmap-codec';
 import { nhwcToNchw } from '../codec/layout';
 
 /** Eval-mode heatmaps of a batch: images `[N, H, W, 3]` (normalised) → heatmaps `[N, H/4, W/4, K]`. */
@@ -27,6 +27,8 @@ export interface PoseDecodeSettings {
   codec: CodecSpec;
   /** `DATASET.COLOR_RGB`: false feeds BGR, as the network was trained. */
   colorRgb: boolean;
+  /** Crops per forward pass (`hrnet predict`: `TEST.BATCH_SIZE_PER_GPU`); default every box in one. */
+  batchSize?: number;
 }
 
 /** What {@link estimatePoses} needs to know about the network. */
@@ -52,7 +54,7 @@ export interface EstimatedPose {
 }
 
 /**
- * Keypoints of the person in each box, all boxes in one batch.
+ * Keypoints of the person in each box, `settings.batchSize` boxes per forward pass (default all in one).
  * @param image `data` `[H, W, 3]` RGB
  * @param boxes `[B]` person boxes `[x, y, w, h]` in image pixels (`hrnet predict` without boxes: the whole image)
  * @param predict eval-mode heatmaps of the network
@@ -65,11 +67,27 @@ export async function estimatePoses(
   network: PoseNetworkShape,
   settings: PoseDecodeSettings,
 ): Promise<EstimatedPose[]> {
+  const codec = createCodec(settings.codec);
+  const batchSize = Math.max(1, settings.batchSize ?? boxes.length);
+  const poses: EstimatedPose[] = [];
+  for (let start = 0; start < boxes.length; start += batchSize) {
+    poses.push(...(await estimateBatch(image, boxes.slice(start, start + batchSize), predict, network, settings, codec)));
+  }
+  return poses;
+}
+
+/** {@link estimatePoses} for one batch of `[n]` boxes, n ≥ 1: one forward pass (two with the flip test). */
+async function estimateBatch(
+  image: RgbImage,
+  boxes: readonly (readonly [number, number, number, number])[],
+  predict: HeatmapPredictor,
+  network: PoseNetworkShape,
+  settings: PoseDecodeSettings,
+  codec: HeatmapCodec,
+): Promise<EstimatedPose[]> {
   const [w, h] = network.inputSize;
   const k = network.numJoints;
   const n = boxes.length;
-  if (n === 0) return [];
-  const codec = createCodec(settings.codec);
   const pixels = new Float32Array(n * h * w * 3);
   const centers = new Float64Array(n * 2);
   const scales = new Float64Array(n * 2);

@@ -7,7 +7,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readJsonFile, readJsonFileWithout } from '../data/json-file';
-import { evaluateCocoKeypoints, type CocoKeypointResult, type CocoKeypointsFile } from './coco-eval';
+import type { CocoKeypointResult, CocoKeypointsFile } from '../data/coco-format';
+import { evaluateCocoKeypoints } from './coco-eval';
 import { makeCocoEvalCase } from './coco-eval-case';
 
 /** Options of {@link benchmarkCocoEval}. */

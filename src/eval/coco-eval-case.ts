@@ -5,7 +5,8 @@
  * writes them). Deterministic: the same options give the same files, byte for byte.
  */
 import seedrandom from 'seedrandom';
-import type { CocoKeypointAnnotation, CocoKeypointResult, CocoKeypointsFile } from './coco-eval';
+import type { CocoKeypointAnnotation, CocoKeypointResult, CocoKeypointsFile } from '../data/coco-format';
+import { COCO_META } from '../data/keypoint-meta';
 
 /** Options of {@link makeCocoEvalCase}; the defaults are val2017's sizes. */
 export interface CocoEvalCaseOptions {
@@ -28,11 +29,6 @@ export interface CocoEvalCase {
   gt: CocoKeypointsFile;
   results: CocoKeypointResult[];
 }
-
-const COCO_KEYPOINT_NAMES = [
-  'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder', 'left_elbow',
-  'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle',
-];
 
 /** A person's 17 keypoint offsets from its box's top-left corner, as fractions of the box (a standing figure). */
 const POSE: readonly [number, number][] = [
@@ -142,7 +138,7 @@ export function makeCocoEvalCase(opts: CocoEvalCaseOptions = {}): CocoEvalCase {
     gt: {
       images,
       annotations,
-      categories: [{ id: 1, name: 'person', supercategory: 'person', keypoints: COCO_KEYPOINT_NAMES, skeleton: [] }],
+      categories: [{ id: 1, name: 'person', supercategory: 'person', keypoints: [...COCO_META.keypointNames], skeleton: [] }],
     },
     results,
   };

@@ -15,63 +15,8 @@
  * Everything is float64 with plain sequential sums.
  */
 import { CategoryAccumulator, sortByScoreDescending, type DetectionColumns, type MatchGroundTruth } from './coco-match';
+import type { CocoKeypointAnnotation, CocoKeypointResult, CocoKeypointsFile } from '../data/coco-format';
 import { COCO_KPT_OKS_SIGMAS, oksAgainstGroundTruth, oksVariances } from './oks';
-
-/** One image entry of a COCO annotation file. */
-export interface CocoImageInfo {
-  id: number;
-  file_name: string;
-  width: number;
-  height: number;
-}
-
-/** One keypoint annotation of a COCO annotation file. */
-export interface CocoKeypointAnnotation {
-  /** Annotation id; must not be 0 (pycocotools stores matches as ids, 0 meaning "unmatched"). */
-  id: number;
-  image_id: number;
-  category_id: number;
-  /** Flat keypoints `[3K]`: x, y, v (v = 0 unlabelled, 1 labelled but hidden, 2 visible). */
-  keypoints: number[];
-  /** Number of labelled keypoints; 0 makes the annotation ignored. */
-  num_keypoints: number;
-  /** Segment area; selects the area range. */
-  area: number;
-  /** Box `[x, y, w, h]`. */
-  bbox: number[];
-  /** Crowd region (ignored, may absorb several detections). */
-  iscrowd?: number | boolean;
-}
-
-/** One category of a COCO annotation file (with its keypoint names and skeleton for keypoint files). */
-export interface CocoCategory {
-  id: number;
-  name: string;
-  supercategory?: string;
-  keypoints?: string[];
-  skeleton?: number[][];
-}
-
-/** A COCO keypoint annotation file (`person_keypoints_*.json` or a custom dataset in that format). */
-export interface CocoKeypointsFile {
-  images: CocoImageInfo[];
-  annotations: CocoKeypointAnnotation[];
-  categories: CocoCategory[];
-}
-
-/** One entry of a COCO keypoint results file. */
-export interface CocoKeypointResult {
-  image_id: number;
-  category_id: number;
-  /** Flat keypoints `[3K]`: x, y, keypoint score (the score is not used by the metric). */
-  keypoints: number[];
-  /** Person score; ranks the detections. */
-  score: number;
-  /** Box center `[2]` the person was cropped with (written by the official code, not used by the metric). */
-  center?: number[];
-  /** Box scale `[2]` in units of 200 px (written by the official code, not used by the metric). */
-  scale?: number[];
-}
 
 /** A result as pycocotools `loadRes` turns it into an annotation. */
 export interface CocoLoadedDetection extends CocoKeypointResult {

@@ -10,10 +10,11 @@ import { flipTestAverage, type FlipTest } from '../codec/flip';
 import type { HeatmapCodec } from '../codec/heatmap-codec';
 import { nhwcToNchw } from '../codec/layout';
 import type { Config } from '../config/schema';
+import type { CocoKeypointResult, CocoKeypointsFile } from '../data/coco-format';
 import type { KeypointDataset } from '../data/dataset';
 import type { JointsDataset, SampleMeta } from '../data/joints-dataset';
 import type { PoseHRNet } from '../model/pose-hrnet';
-import { CocoEvalResult, CocoKeypointResult, CocoKeypointsFile, evaluateCocoKeypoints } from './coco-eval';
+import { CocoEvalResult, evaluateCocoKeypoints } from './coco-eval';
 import { PersonPrediction, rescoreAndNms } from './nms';
 
 /** Options of {@link predictDataset}. */

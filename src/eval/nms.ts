@@ -2,7 +2,7 @@
  * OKS non-maximum suppression of person poses and the COCO rescoring that precedes it, as the official
  * HRNet `lib/nms/nms.py` (`oks_nms`, `soft_oks_nms`) and `COCODataset.evaluate`.
  */
-import type { CocoKeypointResult } from './coco-eval';
+import type { CocoKeypointResult } from '../data/coco-format';
 import { COCO_KPT_OKS_SIGMAS, oksIou } from './oks';
 import { rescorePerson } from './rescore';
 

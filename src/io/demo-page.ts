@@ -2,7 +2,7 @@
  * The demo page of an export: `index.html` beside `model.json`, with everything it loads in the same folder —
  * stock TF.js (`tf.min.js`, `tf-backend-webgpu.min.js`, copied from node_modules) and the project's crop, flip
  * test, decoding and skeleton drawing bundled for browsers (`hrnet-demo.js`, built by `npm run build` from
- * `src/demo/browser/main.ts`). Served by any static file server, it runs with no network and no server code.
+ * `src/web/demo-page.ts`). Served by any static file server, it runs with no network and no server code.
  */
 import * as fs from 'fs';
 import * as path from 'path';

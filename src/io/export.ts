@@ -15,7 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { Config } from '../config/schema';
+import { defaultConfig, type Config } from '../config/schema';
 import type { KeypointMeta } from '../data/keypoint-meta';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { loadModelFromCheckpoint, writeFileAtomic } from './checkpoint';
@@ -73,8 +73,8 @@ export interface ExportResult {
   warnings: string[];
 }
 
-/** `layer1` as the official network hard-codes it: 4 Bottlenecks of 64 planes. */
-const OFFICIAL_LAYER1 = { BLOCK: 'BOTTLENECK', NUM_BLOCKS: [4], NUM_CHANNELS: [64] };
+/** `layer1` as the official network hard-codes it, 4 Bottlenecks of 64 planes: the default `MODEL.EXTRA.STAGE1`. */
+const OFFICIAL_LAYER1 = defaultConfig().MODEL.EXTRA.STAGE1;
 
 /**
  * Why the official code cannot build the network of `config`, or null when it can. Its

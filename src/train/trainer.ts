@@ -38,6 +38,7 @@ import { renderTrainingCurves, EpochMetrics } from '../viz/curves';
 import { savePng } from '../viz/save-png';
 import { HeatmapLoss, lossOfConfig } from './loss';
 import { DataParallelStep, ReplicaPool, replicaStepInTurn } from './replicas';
+import { WebGpuReplicas, planWebGpuReplicas } from './webgpu-replicas';
 import { createOptimizer, Optimizer, OptimizerState } from './optim';
 import { multiStepLr } from './schedule';
 import { openScalarWriter, ScalarWriter, writeEpochScalars } from './tensorboard';
@@ -171,6 +172,8 @@ interface RunProgress {
 interface RunWorkers {
   pool?: SampleWorkerPool;
   replicas?: ReplicaPool;
+  /** Replicas on WebGPU devices of their own (`GPUS` naming distinct adapters). */
+  deviceReplicas?: WebGpuReplicas;
 }
 
 /** The train/validation means of one epoch, before validation. */
@@ -244,7 +247,13 @@ async function startWorkers(run: RunSetup, needed: boolean): Promise<RunWorkers>
     }
   }
   if (config.GPUS.length > 1 && tf.getBackend() === 'webgpu') {
-    log(`data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples, computed in turn on one WebGPU device`);
+    const plan = await planWebGpuReplicas(config.GPUS);
+    if (plan.devices) {
+      workers.deviceReplicas = await WebGpuReplicas.create(config, plan.gpus);
+      log(`data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples on ${config.GPUS.length} WebGPU devices: replica 0 on the backend's; ${workers.deviceReplicas.describe()}`);
+    } else {
+      log(`data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples, computed in turn on one WebGPU device (${plan.reason})`);
+    }
   } else if (config.GPUS.length > 1) {
     workers.replicas = await ReplicaPool.create(config);
     log(`data parallel: ${workers.replicas.replicas} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples on ${workers.replicas.threads} worker threads`);
@@ -311,7 +320,9 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
       const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
       const step = workers.replicas
         ? await workers.replicas.step(model, optimizer, host)
-        : config.GPUS.length > 1
+        : workers.deviceReplicas
+          ? await workers.deviceReplicas.step(model, optimizer, host, lossFn)
+          : config.GPUS.length > 1
           ? await replicaStepInTurn(model, optimizer, host, lossFn, config)
           : await stepInProcess(model, optimizer, host, lossFn, config);
       const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
@@ -419,5 +430,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     optimizer?.dispose();
     await workers.pool?.close();
     await workers.replicas?.close();
+    await workers.deviceReplicas?.close();
   }
 }

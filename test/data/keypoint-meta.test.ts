@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   COCO_META,
-  CocoCategory,
   inferFlipPairs,
+  KeypointCategory,
   KeypointMeta,
   keypointSide,
   metaFromCocoCategory,
@@ -12,8 +12,8 @@ import {
 } from '../../src/data/keypoint-meta';
 import { DATA_DIR, readFixtureJson } from '../helpers/fixtures';
 
-function categoriesOf(file: string): CocoCategory[] {
-  return (JSON.parse(fs.readFileSync(path.join(DATA_DIR, file), 'utf8')) as { categories: CocoCategory[] }).categories;
+function categoriesOf(file: string): KeypointCategory[] {
+  return (JSON.parse(fs.readFileSync(path.join(DATA_DIR, file), 'utf8')) as { categories: KeypointCategory[] }).categories;
 }
 
 /** Flip pairs listed in /work/shared/data/README.md (0-based). */

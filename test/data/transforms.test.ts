@@ -4,8 +4,8 @@ import seedrandom from 'seedrandom';
 import {
   cleanBox,
   cocoAnnotationsToRecords,
-  CocoImageInfo,
-  CocoKeypointAnnotation,
+  CocoRecordAnnotation,
+  CocoRecordImage,
   fliplrJoints,
   halfBodyTransform,
   scaleRotateFromRandom,
@@ -137,8 +137,8 @@ describe('xywh2cs', () => {
 
 describe('cleanBox and cocoAnnotationsToRecords', () => {
   interface Inputs {
-    image: CocoImageInfo;
-    annotations: CocoKeypointAnnotation[];
+    image: CocoRecordImage;
+    annotations: CocoRecordAnnotation[];
     aspect_ratio: number;
     pixel_std: number;
   }
@@ -172,8 +172,8 @@ describe('cleanBox and cocoAnnotationsToRecords', () => {
 
   it('gives the same records when reading test_coco.json directly', () => {
     interface CocoFile {
-      images: CocoImageInfo[];
-      annotations: (CocoKeypointAnnotation & { image_id: number })[];
+      images: CocoRecordImage[];
+      annotations: (CocoRecordAnnotation & { image_id: number })[];
     }
     const coco = JSON.parse(fs.readFileSync(path.join(DATA_DIR, 'coco', 'test_coco.json'), 'utf8')) as CocoFile;
     for (const c of fixture.cases) {

@@ -1,6 +1,5 @@
+import type { CocoKeypointResult, CocoKeypointsFile } from '../../src/data/coco-format';
 import {
-  CocoKeypointResult,
-  CocoKeypointsFile,
   COCO_KEYPOINT_STAT_NAMES,
   computeOks,
   defaultCocoEvalParams,

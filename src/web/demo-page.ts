@@ -9,12 +9,12 @@
  * `error`; `window.hrnetDemo` holds the last result ({@link DemoPageResult}).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RgbImage } from '../../data/image';
-import { rgbCss } from '../../viz/svg';
-import { skeletonPalette } from '../../viz/skeleton';
-import { predictionsSvg } from '../../viz/predictions-svg';
-import { DEMO_SETTINGS_ELEMENT_ID, DemoPageGlobal, DemoPageResult, DemoPageSettings } from '../demo-settings';
-import { EstimatedPose, estimatePoses } from '../estimate-poses';
+import type { RgbImage } from '../data/image';
+import { rgbCss } from '../viz/svg';
+import { skeletonPalette } from '../viz/skeleton';
+import { predictionsSvg } from '../viz/predictions-svg';
+import { DEMO_SETTINGS_ELEMENT_ID, DemoPageGlobal, DemoPageResult, DemoPageSettings } from '../demo/demo-settings';
+import { EstimatedPose, estimatePoses } from '../demo/estimate-poses';
 
 const demo: DemoPageGlobal = { result: null, error: null };
 (window as unknown as { hrnetDemo: DemoPageGlobal }).hrnetDemo = demo;
