@@ -182,6 +182,28 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
     }
     return registered;
   }
+  const { backend, device, adapter: description } = await openWebGpuDevice(opts);
+  // The package registers a factory of its own on import where `navigator.gpu` exists; this device replaces it.
+  if (tf.findBackendFactory(TF_BACKEND) !== null) tf.removeBackend(TF_BACKEND);
+  tf.registerBackend(TF_BACKEND, () => backend, 0);
+  registered = { tfBackend: TF_BACKEND, adapter: description };
+  registeredDevice = device;
+  return registered;
+}
+
+/** A device of its own and TF.js's WebGPU backend on it, not yet registered. */
+interface OpenedDevice {
+  backend: tf.KernelBackend;
+  device: { destroy(): void };
+  adapter: AdapterDescription;
+}
+
+/**
+ * Opens a device on GPU `opts.gpu` of Dawn's list (default: the high-performance adapter) and builds the WebGPU
+ * backend on it.
+ * @throws WebGpuUnavailableError when there is no adapter, or only a software one and `allowSoftware` is off
+ */
+async function openWebGpuDevice(opts: WebGpuOptions): Promise<OpenedDevice> {
   let gpu: GpuProvider;
   try {
     gpu = await gpuProvider(opts.allowSoftware === true);
@@ -190,22 +212,17 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   }
   const names = gpu.dawn ? await dawnAdapterNames(gpu.dawn) : [];
   const adapter = await requestAdapter(gpu, names, opts.gpu);
-  if (adapter === null) throw new WebGpuUnavailableError('no WebGPU adapter found (Dawn sees no Vulkan/Metal/D3D12 device)');
+  const which = opts.gpu === undefined ? '' : `GPUS: GPU ${opts.gpu}: `;
+  if (adapter === null) throw new WebGpuUnavailableError(`${which}no WebGPU adapter found (Dawn sees no Vulkan/Metal/D3D12 device)`);
   const description = describeAdapter(adapter, gpu.source, names);
   if (description.software && opts.allowSoftware !== true) {
-    throw new WebGpuUnavailableError(`only a software adapter: ${formatAdapter(description)}`);
+    throw new WebGpuUnavailableError(`${which}only a software adapter: ${formatAdapter(description)}`);
   }
   const { WebGPUBackend } = requireOptional('@tensorflow/tfjs-backend-webgpu') as {
     WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend;
   };
-  const device = await adapter.requestDevice(deviceDescriptor(adapter));
-  const backend = new WebGPUBackend(device, adapter.info);
-  // The package registers a factory of its own on import where `navigator.gpu` exists; this device replaces it.
-  if (tf.findBackendFactory(TF_BACKEND) !== null) tf.removeBackend(TF_BACKEND);
-  tf.registerBackend(TF_BACKEND, () => backend, 0);
-  registered = { tfBackend: TF_BACKEND, adapter: description };
-  registeredDevice = device as { destroy(): void };
-  return registered;
+  const device = (await adapter.requestDevice(deviceDescriptor(adapter))) as { destroy(): void };
+  return { backend: new WebGPUBackend(device, adapter.info), device, adapter: description };
 }
 
 const DAWN_ADAPTER_LINE = /^\s*\* backend: '([^']*)', name: '(.*)'\s*$/;
@@ -304,20 +321,8 @@ let deviceBackends = 0;
  */
 export async function registerWebGpuDeviceBackend(gpu: number, opts: Pick<WebGpuOptions, 'allowSoftware'> = {}): Promise<WebGpuDeviceBackend> {
   if (registered === undefined) throw new Error('registerWebGpuDeviceBackend: register the main WebGPU backend first (initBackend)');
-  const provider = await gpuProvider(opts.allowSoftware === true);
-  const names = provider.dawn ? await dawnAdapterNames(provider.dawn) : [];
-  const adapter = await requestAdapter(provider, names, gpu);
-  if (adapter === null) throw new WebGpuUnavailableError(`GPUS: Dawn returned no adapter for GPU ${gpu}`);
-  const description = describeAdapter(adapter, provider.source, names);
-  if (description.software && opts.allowSoftware !== true) {
-    throw new WebGpuUnavailableError(`GPUS: GPU ${gpu} is a software adapter: ${formatAdapter(description)}`);
-  }
-  const { WebGPUBackend } = requireOptional('@tensorflow/tfjs-backend-webgpu') as {
-    WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend;
-  };
-  const device = (await adapter.requestDevice(deviceDescriptor(adapter))) as { destroy(): void };
+  const { backend, device, adapter: description } = await openWebGpuDevice({ ...opts, gpu });
   const name = `${TF_BACKEND}-${++deviceBackends}`;
-  const backend = new WebGPUBackend(device, adapter.info);
   tf.registerBackend(name, () => backend, 0);
   const kernels = tf.getKernelsForBackend(TF_BACKEND);
   for (const k of kernels) tf.registerKernel({ ...k, backendName: name });
