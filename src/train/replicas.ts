@@ -43,6 +43,34 @@ export function chunkSizes(n: number, replicas: number): number[] {
   return out;
 }
 
+/** The chunks of `batch`, one per entry of `sizes` (see {@link chunkSizes}), as views of its buffers. */
+export function hostChunks(batch: HostBatch, sizes: readonly number[], config: Pick<Config, 'MODEL'>): HostBatch[] {
+  const [w, h] = config.MODEL.IMAGE_SIZE;
+  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
+  const k = config.MODEL.NUM_JOINTS;
+  const per = { images: h * w * 3, target: hh * hw * k, weight: k };
+  let start = 0;
+  return sizes.map((n) => {
+    const chunk: HostBatch = {
+      n,
+      images: batch.images.subarray(start * per.images, (start + n) * per.images),
+      target: batch.target.subarray(start * per.target, (start + n) * per.target),
+      targetWeight: batch.targetWeight.subarray(start * per.weight, (start + n) * per.weight),
+    };
+    start += n;
+    return chunk;
+  });
+}
+
+/** `summed[name] += weight · grads[name]` for every gradient, disposing the sums it replaces (not `grads`). */
+export function addWeightedGradients(summed: tf.NamedTensorMap, grads: tf.NamedTensorMap, weight: number): void {
+  for (const [name, g] of Object.entries(grads)) {
+    const prev = summed[name];
+    summed[name] = tf.tidy(() => (prev === undefined ? tf.mul(g, weight) : tf.add(prev, tf.mul(g, weight))));
+    prev?.dispose();
+  }
+}
+
 /** Options of {@link ReplicaPool.create}. */
 export interface ReplicaPoolOptions {
   /** Worker threads (default: `min(replicas, os.availableParallelism())`). */
@@ -120,29 +148,26 @@ export class ReplicaPool {
    */
   async gradients(model: PoseHRNet, batch: HostBatch): Promise<DataParallelGradients> {
     if (this.closed) throw new Error('ReplicaPool: closed');
-    const [w, h] = this.config.MODEL.IMAGE_SIZE;
     const [hw, hh] = this.config.MODEL.HEATMAP_SIZE;
-    const k = this.config.MODEL.NUM_JOINTS;
-    const per = { images: h * w * 3, target: hh * hw * k, weight: k };
+    const perTarget = hh * hw * this.config.MODEL.NUM_JOINTS;
     const sizes = chunkSizes(batch.n, this.replicas);
     const state = await this.readState(model);
     const params = model.params.parameters();
     const gradsOut = (this.sharedGrads ??= Array.from({ length: this.replicas }, () => sharedViews(params.map((p) => p.variable.size))));
-    let start = 0;
     const results = await Promise.all(
-      sizes.map((n, r) => {
+      hostChunks(batch, sizes, this.config).map((chunk, r) => {
         const job: ReplicaJob = {
           kind: 'train',
           id: this.nextId++,
           state,
-          n,
-          images: batch.images.slice(start * per.images, (start + n) * per.images),
-          target: batch.target.slice(start * per.target, (start + n) * per.target),
-          targetWeight: batch.targetWeight.slice(start * per.weight, (start + n) * per.weight),
+          n: chunk.n,
+          // Copies of the chunk alone: a posted view would carry its whole buffer.
+          images: chunk.images.slice(),
+          target: chunk.target.slice(),
+          targetWeight: chunk.targetWeight.slice(),
           returnBuffers: r === 0,
           gradsOut: gradsOut[r],
         };
-        start += n;
         return this.post<ReplicaResult>(r % this.workers.length, job);
       }),
     );
@@ -157,7 +182,7 @@ export class ReplicaPool {
         for (let j = 0; j < g.length; j++) acc[j] += weight * g[j];
       });
     });
-    const output = new Float32Array(batch.n * per.target);
+    const output = new Float32Array(batch.n * perTarget);
     let offset = 0;
     for (const res of results) {
       output.set(res.output, offset);
@@ -270,37 +295,25 @@ export class ReplicaPool {
  */
 export async function replicaStepInTurn(model: PoseHRNet, optimizer: Optimizer, batch: HostBatch, loss: HeatmapLoss, config: Config): Promise<DataParallelStep> {
   const sizes = chunkSizes(batch.n, config.GPUS.length);
-  const [w, h] = config.MODEL.IMAGE_SIZE;
   const [hw, hh] = config.MODEL.HEATMAP_SIZE;
-  const k = config.MODEL.NUM_JOINTS;
-  const per = { images: h * w * 3, target: hh * hw * k, weight: k };
+  const perTarget = hh * hw * config.MODEL.NUM_JOINTS;
   const buffers = model.params.list().filter((e) => e.kind === 'buffer');
   const counters = model.params.keys().filter((key) => model.params.hasCounter(key));
   let replica0: { values: tf.Tensor[]; counters: number[] } | undefined;
   const summed: tf.NamedTensorMap = {};
-  const output = new Float32Array(batch.n * per.target);
+  const output = new Float32Array(batch.n * perTarget);
   let total = 0;
   let start = 0;
   try {
-    for (const [r, n] of sizes.entries()) {
-      const chunk: HostBatch = {
-        n,
-        images: batch.images.subarray(start * per.images, (start + n) * per.images),
-        target: batch.target.subarray(start * per.target, (start + n) * per.target),
-        targetWeight: batch.targetWeight.subarray(start * per.weight, (start + n) * per.weight),
-      };
+    for (const [r, chunk] of hostChunks(batch, sizes, config).entries()) {
       const tensors = hostBatchTensors(chunk, config);
       try {
         const { loss: value, grads, output: out } = await computeGradients(model, tensors, loss, true);
         try {
-          const weight = n / batch.n;
+          const weight = chunk.n / batch.n;
           total += weight * value;
-          for (const [name, g] of Object.entries(grads)) {
-            const prev = summed[name];
-            summed[name] = tf.tidy(() => (prev === undefined ? tf.mul(g, weight) : tf.add(prev, tf.mul(g, weight))));
-            prev?.dispose();
-          }
-          output.set((await (out as tf.Tensor).data()) as Float32Array, start * per.target);
+          addWeightedGradients(summed, grads, weight);
+          output.set((await (out as tf.Tensor).data()) as Float32Array, start * perTarget);
         } finally {
           tf.dispose([...Object.values(grads), out as tf.Tensor]);
         }
@@ -308,7 +321,7 @@ export async function replicaStepInTurn(model: PoseHRNet, optimizer: Optimizer, 
         tf.dispose([tensors.images, tensors.target, tensors.targetWeight]);
       }
       if (r === 0) replica0 = { values: buffers.map((e) => tf.clone(e.variable)), counters: counters.map((c) => model.params.counter(c)) };
-      start += n;
+      start += chunk.n;
     }
     // The running statistics (and counters) of replica 0.
     const kept = replica0 as { values: tf.Tensor[]; counters: number[] };

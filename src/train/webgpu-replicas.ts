@@ -16,7 +16,7 @@ import { formatAdapter, registerWebGpuDeviceBackend, webGpuAdapter, webGpuAdapte
 import { createPoseHRNet, type PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
-import { chunkSizes, type DataParallelStep } from './replicas';
+import { addWeightedGradients, chunkSizes, hostChunks, type DataParallelStep } from './replicas';
 import { computeGradients, hostBatchTensors, type BatchGradients, type HostBatch } from './train-step';
 
 /**
@@ -131,63 +131,57 @@ export class WebGpuReplicas {
     if (this.closed) throw new Error('WebGpuReplicas: closed');
     // A batch smaller than the replica count (an epoch's last) leaves the last replicas idle, as scatter does.
     const sizes = chunkSizes(batch.n, this.replicas);
-    const [w, h] = this.config.MODEL.IMAGE_SIZE;
-    const [hw, hh] = this.config.MODEL.HEATMAP_SIZE;
-    const k = this.config.MODEL.NUM_JOINTS;
-    const per = { images: h * w * 3, target: hh * hw * k, weight: k };
-    const starts = sizes.map((_, r) => sizes.slice(0, r).reduce((a, b) => a + b, 0));
-    const chunk = (r: number): HostBatch => {
-      const [s, n] = [starts[r], sizes[r]];
-      return {
-        n,
-        images: batch.images.subarray(s * per.images, (s + n) * per.images),
-        target: batch.target.subarray(s * per.target, (s + n) * per.target),
-        targetWeight: batch.targetWeight.subarray(s * per.weight, (s + n) * per.weight),
-      };
-    };
+    const chunks = hostChunks(batch, sizes, this.config);
+    const perTarget = this.config.MODEL.HEATMAP_SIZE[0] * this.config.MODEL.HEATMAP_SIZE[1] * this.config.MODEL.NUM_JOINTS;
 
     const weights = await Promise.all(model.params.parameters().map(async (p) => (await p.variable.data()) as Float32Array));
     const running: Promise<BatchGradients>[] = [];
     const inputs: tf.Tensor[] = [];
+    let dispatchError: unknown;
     try {
       // Every replica's work is queued on its device before anything is read, so the devices overlap.
-      for (const [i, replica] of this.others.slice(0, sizes.length - 1).entries()) {
+      for (const [i, replica] of this.others.slice(0, chunks.length - 1).entries()) {
         await tf.setBackend(replica.device.tfBackend);
         replica.model.params.parameters().forEach((p, j) => {
           const value = tf.tensor(weights[j], p.variable.shape, 'float32');
           p.variable.assign(value);
           value.dispose();
         });
-        const tensors = hostBatchTensors(chunk(i + 1), this.config);
+        const tensors = hostBatchTensors(chunks[i + 1], this.config);
         inputs.push(tensors.images, tensors.target, tensors.targetWeight);
         running.push(computeGradients(replica.model, tensors, loss, true));
       }
       await tf.setBackend(this.mainBackend);
-      const tensors = hostBatchTensors(chunk(0), this.config);
+      const tensors = hostBatchTensors(chunks[0], this.config);
       inputs.push(tensors.images, tensors.target, tensors.targetWeight);
       running.unshift(computeGradients(model, tensors, loss, true));
+    } catch (e) {
+      dispatchError = e;
     } finally {
       await tf.setBackend(this.mainBackend);
     }
+    // Wait for whatever was started, also after a failure, so that its tensors are freed.
     const settled = await Promise.allSettled(running);
     const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const summed: tf.NamedTensorMap = {};
     try {
+      if (dispatchError !== undefined) throw dispatchError;
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
-      const output = new Float32Array(batch.n * per.target);
+      const output = new Float32Array(batch.n * perTarget);
       let total = 0;
+      let start = 0;
       // Σ_r (n_r / n) · g_r on the main device, in replica order.
       for (const [r, res] of results.entries()) {
         const weight = sizes[r] / batch.n;
         total += weight * res.loss;
-        output.set((await (res.output as tf.Tensor).data()) as Float32Array, starts[r] * per.target);
-        for (const [name, g] of Object.entries(res.grads)) {
-          const local = r === 0 ? g : tf.tensor((await g.data()) as Float32Array, g.shape, 'float32');
-          const prev = summed[name];
-          summed[name] = tf.tidy(() => (prev === undefined ? tf.mul(local, weight) : tf.add(prev, tf.mul(local, weight))));
-          prev?.dispose();
-          if (local !== g) local.dispose();
+        output.set((await (res.output as tf.Tensor).data()) as Float32Array, start * perTarget);
+        start += sizes[r];
+        const local = r === 0 ? res.grads : await this.toMainDevice(res.grads);
+        try {
+          addWeightedGradients(summed, local, weight);
+        } finally {
+          if (local !== res.grads) tf.dispose(Object.values(local));
         }
       }
       return { loss: total, output, grads: summed };
@@ -198,6 +192,13 @@ export class WebGpuReplicas {
       for (const res of results) tf.dispose([...Object.values(res.grads), res.output as tf.Tensor]);
       tf.dispose(inputs);
     }
+  }
+
+  /** Copies of a replica's gradients on the main device (the active backend), read asynchronously. */
+  private async toMainDevice(grads: tf.NamedTensorMap): Promise<tf.NamedTensorMap> {
+    const entries = Object.entries(grads);
+    const values = await Promise.all(entries.map(([, g]) => g.data() as Promise<Float32Array>));
+    return Object.fromEntries(entries.map(([name, g], i) => [name, tf.tensor(values[i], g.shape, 'float32')]));
   }
 
   /** One optimizer step on the full-batch gradient (see {@link gradients}). */
