@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
 import { codecOf } from '../codec/codecs';
-import type { HeatmapCodec } from '../codec/heatmap-codec';
+import type { CodecSpec } from '../codec/heatmap-codec';
 import type { Config } from '../config/schema';
 import { readJsonFile } from '../data/dataset';
 import { decodeImage, RgbImage } from '../data/image';
@@ -77,8 +77,8 @@ export interface PredictionFile {
 export interface PredictPersonsOptions {
   /** Run the mirrored crops too and average (official flip test). */
   flipTest: boolean;
-  /** Crop, decoding and flip test ({@link codecOf} of the checkpoint's config); its `spec` is what is used. */
-  codec: HeatmapCodec;
+  /** Crop, decoding and flip test: the codec of the checkpoint's config (`codecOf(config).spec`). */
+  codec: CodecSpec;
   /** `DATASET.COLOR_RGB`: false feeds BGR, as the network was trained. */
   colorRgb: boolean;
   /** `TEST.IN_VIS_THRE`: keypoint scores above it enter the person score. */
@@ -149,7 +149,7 @@ export async function predictPersons(model: PoseHRNet, image: RgbImage, boxes: r
     boxes.map((box) => box.bbox),
     (x) => model.forward(x, { training: false }),
     { inputSize: model.imageSize, numJoints: model.numJoints, flipPairs: opts.flipPairs },
-    { flipTest: opts.flipTest, codec: opts.codec.spec, colorRgb: opts.colorRgb, batchSize: opts.batchSize },
+    { flipTest: opts.flipTest, codec: opts.codec, colorRgb: opts.colorRgb, batchSize: opts.batchSize },
   );
   return poses.map((pose, i) => ({
     bbox: pose.bbox,
@@ -189,7 +189,7 @@ async function predictWithModel(model: PoseHRNet, config: Config, args: PredictA
     : [{ bbox: [0, 0, image.width, image.height], score: 1 }];
   const persons = await predictPersons(model, image, boxes, {
     flipTest: args.flip ?? config.TEST.FLIP_TEST,
-    codec: codecOf(config),
+    codec: codecOf(config).spec,
     colorRgb: config.DATASET.COLOR_RGB,
     inVisThre: config.TEST.IN_VIS_THRE,
     batchSize: config.TEST.BATCH_SIZE_PER_GPU,

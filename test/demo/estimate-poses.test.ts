@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load';
 import { decodeImage, RgbImage } from '../../src/data/image';
 import { COCO_META } from '../../src/data/keypoint-meta';
 import { estimatePoses, PoseDecodeSettings } from '../../src/demo/estimate-poses';
-import { codecSpecOf, createCodec } from '../../src/codec/codecs';
+import { codecSpecOf } from '../../src/codec/codecs';
 import type { CodecSpec } from '../../src/codec/heatmap-codec';
 import type { Config } from '../../src/config/schema';
 import { readPth } from '../../src/io/pth';
@@ -48,7 +48,7 @@ describe('estimatePoses', () => {
     const opts: PredictPersonsOptions = {
       flipTest: settings.flipTest,
       colorRgb: settings.colorRgb,
-      codec: createCodec(settings.codec),
+      codec: settings.codec,
       inVisThre: 0.2,
       batchSize: 8,
       flipPairs: COCO_META.flipPairs,
