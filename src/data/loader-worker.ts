@@ -39,7 +39,7 @@ export interface BatchResult {
 }
 
 /** Job message sent to a worker. */
-export interface WorkerJob {
+export interface LoaderJob {
   id: number;
   epoch: number;
   items: BatchItem[];
@@ -100,7 +100,7 @@ function serveJobs(data: LoaderWorkerData): void {
   const port = parentPort;
   if (port === null) return;
   const pipeline = new SamplePipeline(data.spec);
-  port.on('message', (job: WorkerJob) => {
+  port.on('message', (job: LoaderJob) => {
     buildBatch(pipeline, job.items, job.epoch).then(
       (result) => {
         const reply: WorkerReply = { type: 'done', id: job.id, result };

@@ -19,7 +19,7 @@ import {
   type BatchResult,
   type LoaderWorkerData,
   type SkippedSample,
-  type WorkerJob,
+  type LoaderJob,
   type WorkerReply,
 } from './loader-worker';
 
@@ -160,7 +160,7 @@ export class SampleWorkerPool {
       index,
       record: { ...record, joints3d: ownedJoints(record.joints3d), joints3dVis: ownedJoints(record.joints3dVis) },
     }));
-    const job: WorkerJob = { id, epoch, items: posted };
+    const job: LoaderJob = { id, epoch, items: posted };
     return new Promise<BatchResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
       this.busy[worker]++;

@@ -15,7 +15,7 @@ import type { KeypointDataset } from '../data/dataset';
 import type { JointsDataset, SampleMeta } from '../data/joints-dataset';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { CocoEvalResult, evaluateCocoKeypoints } from './coco-eval';
-import { PersonPrediction, rescoreAndNms } from './nms';
+import { PredictedInstance, rescoreAndNms } from './nms';
 
 /** Options of {@link predictDataset}. */
 export interface PredictOptions {
@@ -54,7 +54,7 @@ export interface DatasetPredictions {
   keypoints: Float32Array;
   numJoints: number;
   /** One per record that was read, in record order (skipped records have none). */
-  persons: PersonPrediction[];
+  persons: PredictedInstance[];
   /** Records whose image could not be read: their keypoints stay 0 and they have no person. */
   skipped: SkippedPrediction[];
 }
@@ -87,7 +87,7 @@ export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts
   const k = data.dataset.numJoints;
   const total = data.length;
   const keypoints = new Float32Array(total * k * 3);
-  const persons: PersonPrediction[] = [];
+  const persons: PredictedInstance[] = [];
   const skipped: SkippedPrediction[] = [];
   const [w, h] = model.imageSize;
   for (let start = 0; start < total; start += opts.batchSize) {

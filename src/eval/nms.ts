@@ -144,7 +144,7 @@ export function softOksNmsWithScores(
 }
 
 /** One person prediction of the evaluation pass (official `_kpts` entry). */
-export interface PersonPrediction {
+export interface PredictedInstance {
   /** Image the person belongs to. */
   imageId: number;
   /** Predicted keypoints in image coordinates `[K][3]`: x, y, heatmap maximum. */
@@ -179,10 +179,10 @@ export interface RescoreNmsOptions {
  * survivors become COCO results, images in order of first appearance, persons in NMS selection order.
  * @param preds person predictions `[N]`, keypoints `[K][3]` each.
  */
-export function rescoreAndNms(preds: readonly PersonPrediction[], opts: RescoreNmsOptions): CocoKeypointResult[] {
+export function rescoreAndNms(preds: readonly PredictedInstance[], opts: RescoreNmsOptions): CocoKeypointResult[] {
   const sigmas = opts.sigmas ?? COCO_KPT_OKS_SIGMAS;
   const categoryId = opts.categoryId ?? 1;
-  const byImage = new Map<number, { pred: PersonPrediction; score: number }[]>();
+  const byImage = new Map<number, { pred: PredictedInstance; score: number }[]>();
   preds.forEach((pred, n) => {
     if (pred.keypoints.length !== sigmas.length) {
       throw new Error(

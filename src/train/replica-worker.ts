@@ -83,7 +83,7 @@ export type ReplicaReply =
   | { type: 'failed'; id: number; message: string };
 
 /** Any job a replica worker takes. */
-export type WorkerJob = ReplicaJob | LoadJob | InferJob;
+export type ReplicaWorkerJob = ReplicaJob | LoadJob | InferJob;
 
 
 /** `a` in a buffer of its own, safe to transfer (the cpu backend's `data()` returns its own storage). */
@@ -213,10 +213,10 @@ async function serve(data: ReplicaWorkerData): Promise<void> {
   const model = createPoseHRNet(data.config, { initWeights: false });
   // Jobs run one at a time, in the order they arrive (each may wait on asynchronous reads).
   let queue: Promise<void> = Promise.resolve();
-  port.on('message', (job: WorkerJob) => {
+  port.on('message', (job: ReplicaWorkerJob) => {
     queue = queue.then(() => runJob(job));
   });
-  const runJob = async (job: WorkerJob): Promise<void> => {
+  const runJob = async (job: ReplicaWorkerJob): Promise<void> => {
     try {
       if (job.kind === 'load') {
         assignState(model, job.state);

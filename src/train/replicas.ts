@@ -20,7 +20,7 @@ import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
 import { computeGradients, hostBatchTensors, type HostBatch } from './train-step';
 import type { FlipTest } from '../eval/evaluate';
-import { assignState, readStateInto, sharedStateViews, sharedViews, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type WorkerJob } from './replica-worker';
+import { assignState, readStateInto, sharedStateViews, sharedViews, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type ReplicaWorkerJob } from './replica-worker';
 
 /** What one data-parallel step measured. */
 export interface DataParallelStep {
@@ -260,7 +260,7 @@ export class ReplicaPool {
     return out;
   }
 
-  private post<T extends ReplicaResult | Float32Array>(worker: number, job: WorkerJob): Promise<T> {
+  private post<T extends ReplicaResult | Float32Array>(worker: number, job: ReplicaWorkerJob): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.set(job.id, { resolve: resolve as (r: ReplicaResult | Float32Array) => void, reject });
       this.workers[worker].postMessage(job);

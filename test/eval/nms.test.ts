@@ -2,7 +2,7 @@ import {
   KeypointCandidate,
   oksIou,
   oksNms,
-  PersonPrediction,
+  PredictedInstance,
   rescoreAndNms,
   softOksNms,
   softOksNmsWithScores,
@@ -115,7 +115,7 @@ describe('rescoreAndNms', () => {
   // Results: image 7 first (order of first appearance): P2, P3; then image 3: P4.
   // The official predictions are float32: keypoint scores are float32 and their mean is taken in float32.
   const f = Math.fround;
-  const preds: PersonPrediction[] = [
+  const preds: PredictedInstance[] = [
     { imageId: 7, keypoints: [[10, 10, 0.9], [20, 20, 0.1]], center: [15, 15], scale: [0.1, 0.1], area: 100, score: 0.5 },
     { imageId: 7, keypoints: [[10, 10, 0.5], [20, 21, 0.7]], center: [15, 15], scale: [0.1, 0.1], area: 100, score: 1.0 },
     { imageId: 3, keypoints: [[40, 40, 0.8], [50, 50, 0.8]], center: [45, 45], scale: [0.1, 0.1], area: 100, score: 0.5 },
