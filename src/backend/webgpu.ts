@@ -14,6 +14,7 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { registerWebGpuAdamKernel } from './adam-kernel';
 import { requireOptional } from './optional';
 import { useNpmSwiftShader, wantsNpmSwiftShader } from './vulkan-driver';
 
@@ -186,6 +187,8 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   // The package registers a factory of its own on import where `navigator.gpu` exists; this device replaces it.
   if (tf.findBackendFactory(TF_BACKEND) !== null) tf.removeBackend(TF_BACKEND);
   tf.registerBackend(TF_BACKEND, () => backend, 0);
+  // Before any device backend of replicas copies the `webgpu` kernels.
+  registerWebGpuAdamKernel();
   registered = { tfBackend: TF_BACKEND, adapter: description };
   registeredDevice = device;
   return registered;
