@@ -30,8 +30,8 @@ const overrides = (root: string) => [
   'TEST.BATCH_SIZE_PER_GPU=4',
   'TRAIN.END_EPOCH=2',
   'WORKERS=0',
-  'MODEL.IMAGE_SIZE=[64,64]',
-  'MODEL.HEATMAP_SIZE=[16,16]',
+  'MODEL.IMAGE_SIZE=[32,32]',
+  'MODEL.HEATMAP_SIZE=[8,8]',
   'MODEL.EXTRA.STAGE1.NUM_CHANNELS=[8]',
   'MODEL.EXTRA.STAGE2.NUM_CHANNELS=[8,16]',
   'MODEL.EXTRA.STAGE3.NUM_CHANNELS=[8,16,32]',
@@ -55,8 +55,8 @@ it('keeps the tensor count and the GPU memory flat over training steps', async (
   const config = loadConfig('configs/synthetic/w16_128x96.yaml', overrides(path.join(dir, 'data')));
   const model = createPoseHRNet(config, { seed: 1 });
   const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
-  const images = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const target = tf.randomUniform([2, 16, 16, 17], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const images = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const target = tf.randomUniform([2, 8, 8, 17], 0, 1, 'float32', 2) as tf.Tensor4D;
   const targetWeight = tf.ones([2, 17]) as tf.Tensor2D;
   const loss = (o: tf.Tensor4D, t: tf.Tensor4D, w: tf.Tensor2D) => jointsMseLoss(o, t, w, true);
   try {
