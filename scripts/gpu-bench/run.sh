@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# On the GPU machine, in the folder pack.sh wrote: unpacks Node and the app into a temporary folder, then
+# measures on this GPU, one after the other, the official PyTorch HRNet-W32 256×192 (batch 32; TF32 off and
+# on) and `hrnet bench model --backend webgpu --batch 32` (training and inference images/s, the adapter
+# named, the top kernels of one step). Everything printed is also written to RESULTS_DIR.
+#
+#   bash run.sh [RESULTS_DIR]        (default: ./results)
+#
+# BENCH_BATCH sets the batch of both (default 32), HRNET_BENCH_ARGS adds options to the project's bench (e.g.
+# "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 420); TORCH_BENCH=0 skips PyTorch.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+res=${1:-$here/results}
+mkdir -p "$res"
+work=$(mktemp -d)
+xz -dc "$here/node.xz" > "$work/node" && chmod +x "$work/node" || exit 1
+xz -dc "$here/app.tar.xz" | tar -C "$work" -xf - || exit 1
+
+# Where the NVIDIA container runtime mounts the driver, its Vulkan ICD is not in the loader's default paths.
+nv_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nv_icd" ]; then export VK_DRIVER_FILES=$nv_icd; fi
+has_loader() {
+  ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' && return 0
+  local d
+  for d in ${LD_LIBRARY_PATH//:/ }; do [ -e "$d/libvulkan.so.1" ] && return 0; done
+  return 1
+}
+has_loader || echo "run.sh: no Vulkan loader (libvulkan.so.1) on the library path; Dawn will find no GPU" >&2
+
+{
+  date -u +%FT%TZ
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not available"
+  nproc
+} | tee "$res/machine.txt"
+
+if [ "${TORCH_BENCH:-1}" != 0 ]; then
+  (cd "$work" && PYTHONUNBUFFERED=1 timeout 300 python3 torch_hrnet_bench.py --official official --device cuda --batch "${BENCH_BATCH:-32}" --steps 10 --tf32 both) 2>&1 | tee "$res/torch.txt"
+fi
+# shellcheck disable=SC2086
+(cd "$work/app" && timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu.txt"
+rm -rf "$work"
