@@ -224,8 +224,41 @@ async function openWebGpuDevice(opts: WebGpuOptions): Promise<OpenedDevice> {
   const { WebGPUBackend } = requireOptional('@tensorflow/tfjs-backend-webgpu') as {
     WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend;
   };
-  const device = (await adapter.requestDevice(deviceDescriptor(adapter))) as { destroy(): void };
+  const device = (await adapter.requestDevice(deviceDescriptor(adapter))) as { destroy(): void } & Partial<ErrorEvents>;
+  device.addEventListener?.('uncapturederror', (event) => {
+    if (deviceErrors.length < MAX_KEPT_ERRORS) deviceErrors.push(`${formatAdapter(description)}: ${event.error.message.trim()}`);
+  });
   return { backend: new WebGPUBackend(device, adapter.info), device, adapter: description };
+}
+
+/** The part of `GPUDevice` that reports errors no error scope caught. */
+interface ErrorEvents {
+  addEventListener(type: 'uncapturederror', listener: (event: { error: { message: string } }) => void): void;
+}
+
+const MAX_KEPT_ERRORS = 10;
+/** Errors WebGPU devices reported since the last {@link takeWebGpuErrors} (validation, out of memory, internal). */
+const deviceErrors: string[] = [];
+
+/**
+ * The errors the WebGPU devices of this process reported since the last call, and forgets them. TF.js does not
+ * check for them: a command the device rejected (an invalid bind group, a buffer it could not allocate) is
+ * skipped, no call throws, and what was computed after it is wrong. The errors arrive as events, which the
+ * event loop delivers while a read is awaited; a caller checks after its reads.
+ */
+export function takeWebGpuErrors(): string[] {
+  return deviceErrors.splice(0, deviceErrors.length);
+}
+
+/**
+ * Throws when a WebGPU device reported an error since the last check: its results since then cannot be trusted.
+ * @param during what was running, for the message (e.g. `training step 12 of epoch 3`)
+ */
+export function throwOnWebGpuErrors(during: string): void {
+  const errors = takeWebGpuErrors();
+  if (errors.length === 0) return;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more${errors.length === MAX_KEPT_ERRORS ? ' at least' : ''})` : '';
+  throw new Error(`the WebGPU device reported an error during ${during}, so what it computed since cannot be trusted: ${errors[0]}${more}`);
 }
 
 const DAWN_ADAPTER_LINE = /^\s*\* backend: '([^']*)', name: '(.*)'\s*$/;

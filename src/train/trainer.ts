@@ -17,6 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SingleBar, Presets } from 'cli-progress';
+import { throwOnWebGpuErrors } from '../backend/webgpu';
 import { configToYaml } from '../config/load';
 import type { Config } from '../config/schema';
 import { checkBadShare, type BadSample } from '../data/bad-samples';
@@ -125,6 +126,7 @@ async function validate(
     checkBadShare(skippedAsBad(skipped), data.length, config.DATASET.MAX_BAD_SAMPLE_SHARE, what, () => undefined);
   };
   const preds = await predictDataset(model, data, { ...predictOptionsFromConfig(config), onSkip }, infer);
+  throwOnWebGpuErrors('validation');
   if (config.DATASET.DATASET === 'mpii') {
     return { name: 'none', value: Number.NaN, table: ['MPII PCKh needs the head boxes of gt_valid.mat: use hrnet eval-pckh'] };
   }
@@ -325,6 +327,8 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
           : config.GPUS.length > 1
           ? await replicaStepInTurn(model, optimizer, host, lossFn, config)
           : await stepInProcess(model, optimizer, host, lossFn, config);
+      // Its loss was read, so a device error of the step has been delivered by now.
+      throwOnWebGpuErrors(`training step ${batches + 1} of epoch ${epoch}`);
       const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
       lossSum += step.loss * n;
       accSum += acc.average * n;
