@@ -11,18 +11,21 @@ import * as tf from '@tensorflow/tfjs';
 /** Kernel name: inputs `p`, `g`, `m`, `v` of one shape; outputs the new p, m and v. */
 export const ADAM_UPDATE = 'HRNetAdamUpdate';
 
-/** Attributes of {@link ADAM_UPDATE}: the coefficients of one step, each a float32 value. */
+/**
+ * Attributes of {@link ADAM_UPDATE}: the coefficients of one Adam step, each already rounded to float32 (PyTorch
+ * passes Python floats to float32 kernels); `stepSize` and `biasCorrection2Sqrt` depend on the step count t.
+ */
 export interface AdamUpdateAttrs {
   beta1: number;
   oneMinusBeta1: number;
   beta2: number;
   oneMinusBeta2: number;
   eps: number;
-  /** `null`: no L2 term (weight decay 0, where PyTorch adds nothing) */
+  /** `null` when weight decay is 0 (then no L2 term, as PyTorch) */
   weightDecay: number | null;
-  /** `lr / (1 − β1^t)` */
+  /** `lr / (1 − β1^t)`, computed in float64 */
   stepSize: number;
-  /** `sqrt(1 − β2^t)` */
+  /** `sqrt(1 − β2^t)`, computed in float64 */
   biasCorrection2Sqrt: number;
 }
 
@@ -49,6 +52,7 @@ class AdamProgram {
   readonly size = true;
   readonly outputShape: number[];
   readonly dispatchLayout: { x: number[] };
+  /** TF.js reshapes it where it exceeds the device's workgroups per dimension. */
   dispatch: [number, number, number];
   readonly shaderKey: string;
 

@@ -209,26 +209,8 @@ interface AdamSlots {
   expAvgSq: tf.Variable;
 }
 
-/**
- * Coefficients of one Adam step, each already rounded to float32 (PyTorch passes Python floats
- * to float32 kernels); `stepSize` and `biasCorrection2Sqrt` depend on the parameter's step count t.
- */
-interface AdamCoefficients {
-  beta1: number;
-  oneMinusBeta1: number;
-  beta2: number;
-  oneMinusBeta2: number;
-  eps: number;
-  /** `null` when weight decay is 0 (then no L2 term, as PyTorch) */
-  weightDecay: number | null;
-  /** `lr / (1 − β1^t)`, computed in float64 */
-  stepSize: number;
-  /** `sqrt(1 − β2^t)`, computed in float64 */
-  biasCorrection2Sqrt: number;
-}
-
 /** Applies one Adam update to one parameter and its slots. */
-type AdamUpdate = (variable: tf.Variable, grad: tf.Tensor, slots: AdamSlots, c: AdamCoefficients) => void;
+type AdamUpdate = (variable: tf.Variable, grad: tf.Tensor, slots: AdamSlots, c: AdamUpdateAttrs) => void;
 
 /**
  * Adam update of one parameter with TF.js element-wise ops (see `Adam`). Returns the update function
@@ -266,8 +248,7 @@ function adamUpdateTensorOps(): AdamUpdate {
  * dispatches where the tensor ops make thirteen), with the same float32 operations in the same order.
  */
 const adamUpdateKernel: AdamUpdate = (variable, grad, slots, c) => {
-  const attrs: AdamUpdateAttrs = { ...c };
-  const [p, m, v] = tf.engine().runKernel(ADAM_UPDATE, { p: variable, g: grad, m: slots.expAvg, v: slots.expAvgSq }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const [p, m, v] = tf.engine().runKernel(ADAM_UPDATE, { p: variable, g: grad, m: slots.expAvg, v: slots.expAvgSq }, c as unknown as tf.NamedAttrMap) as tf.Tensor[];
   variable.assign(p);
   slots.expAvg.assign(m);
   slots.expAvgSq.assign(v);

@@ -18,7 +18,7 @@ import { startWorkerThread, waitUntilReady } from '../backend/worker-thread';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
-import { computeGradients, hostBatchTensors, type HostBatch } from './train-step';
+import { computeGradients, hostBatchTensors, perSample, type HostBatch } from './train-step';
 import type { FlipTest } from '../eval/evaluate';
 import { assignState, readStateInto, sharedStateViews, sharedViews, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type ReplicaWorkerJob } from './replica-worker';
 
@@ -45,10 +45,7 @@ export function chunkSizes(n: number, replicas: number): number[] {
 
 /** The chunks of `batch`, one per entry of `sizes` (see {@link chunkSizes}), as views of its buffers. */
 export function hostChunks(batch: HostBatch, sizes: readonly number[], config: Pick<Config, 'MODEL'>): HostBatch[] {
-  const [w, h] = config.MODEL.IMAGE_SIZE;
-  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
-  const k = config.MODEL.NUM_JOINTS;
-  const per = { images: h * w * 3, target: hh * hw * k, weight: k };
+  const per = perSample(config);
   let start = 0;
   return sizes.map((n) => {
     const chunk: HostBatch = {
@@ -148,8 +145,7 @@ export class ReplicaPool {
    */
   async gradients(model: PoseHRNet, batch: HostBatch): Promise<DataParallelGradients> {
     if (this.closed) throw new Error('ReplicaPool: closed');
-    const [hw, hh] = this.config.MODEL.HEATMAP_SIZE;
-    const perTarget = hh * hw * this.config.MODEL.NUM_JOINTS;
+    const perTarget = perSample(this.config).target;
     const sizes = chunkSizes(batch.n, this.replicas);
     const state = await this.readState(model);
     const params = model.params.parameters();
@@ -295,8 +291,7 @@ export class ReplicaPool {
  */
 export async function replicaStepInTurn(model: PoseHRNet, optimizer: Optimizer, batch: HostBatch, loss: HeatmapLoss, config: Config): Promise<DataParallelStep> {
   const sizes = chunkSizes(batch.n, config.GPUS.length);
-  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
-  const perTarget = hh * hw * config.MODEL.NUM_JOINTS;
+  const perTarget = perSample(config).target;
   const buffers = model.params.list().filter((e) => e.kind === 'buffer');
   const counters = model.params.keys().filter((key) => model.params.hasCounter(key));
   let replica0: { values: tf.Tensor[]; counters: number[] } | undefined;

@@ -48,6 +48,14 @@ export function hostBatchTensors(batch: HostBatch, config: Pick<Config, 'MODEL'>
   };
 }
 
+/** Values per sample in each buffer of a {@link HostBatch}: image, target heatmaps (also the output's), joint weights. */
+export function perSample(config: Pick<Config, 'MODEL'>): { images: number; target: number; weight: number } {
+  const [w, h] = config.MODEL.IMAGE_SIZE;
+  const [hw, hh] = config.MODEL.HEATMAP_SIZE;
+  const k = config.MODEL.NUM_JOINTS;
+  return { images: h * w * 3, target: hh * hw * k, weight: k };
+}
+
 /** What one step measured. */
 export interface TrainStepResult {
   loss: number;

@@ -17,7 +17,7 @@ import { createPoseHRNet, type PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
 import { addWeightedGradients, chunkSizes, hostChunks, type DataParallelStep } from './replicas';
-import { computeGradients, hostBatchTensors, type BatchGradients, type HostBatch } from './train-step';
+import { computeGradients, hostBatchTensors, perSample, type BatchGradients, type HostBatch } from './train-step';
 
 /**
  * How the replicas of `GPUS` run on WebGPU. Each on a device of its own when the entries name distinct
@@ -132,7 +132,7 @@ export class WebGpuReplicas {
     // A batch smaller than the replica count (an epoch's last) leaves the last replicas idle, as scatter does.
     const sizes = chunkSizes(batch.n, this.replicas);
     const chunks = hostChunks(batch, sizes, this.config);
-    const perTarget = this.config.MODEL.HEATMAP_SIZE[0] * this.config.MODEL.HEATMAP_SIZE[1] * this.config.MODEL.NUM_JOINTS;
+    const perTarget = perSample(this.config).target;
 
     const weights = await Promise.all(model.params.parameters().map(async (p) => (await p.variable.data()) as Float32Array));
     const running: Promise<BatchGradients>[] = [];
