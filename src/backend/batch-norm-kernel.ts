@@ -3,7 +3,8 @@
  * batch_norm.c: the forward and its gradient each stream the activation two or three times,
  * where the same computation in TF.js ops makes about ten passes and as many temporaries. The
  * model (`convBnTrain` in nn.ts) uses them when they are registered for the active backend, and
- * the TF.js ops otherwise; on WASM both give the same values, to the bit (see batch_norm.c).
+ * the TF.js ops otherwise; on WASM both give the same values, to the bit (see batch_norm.c). The WebGPU
+ * backend registers the same kernel names (batch-norm-webgpu.ts), with the same values.
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapBatchNorm } from './heap-kernels';

@@ -15,6 +15,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerWebGpuAdamKernel } from './adam-kernel';
+import { registerWebGpuBatchNormKernels } from './batch-norm-webgpu';
 import { requireOptional } from './optional';
 import { useNpmSwiftShader, wantsNpmSwiftShader } from './vulkan-driver';
 
@@ -189,6 +190,7 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   tf.registerBackend(TF_BACKEND, () => backend, 0);
   // Before any device backend of replicas copies the `webgpu` kernels.
   registerWebGpuAdamKernel();
+  registerWebGpuBatchNormKernels();
   registered = { tfBackend: TF_BACKEND, adapter: description };
   registeredDevice = device;
   return registered;

@@ -412,7 +412,8 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
   const m = n * oh * ow;
   const strides = conv.stride;
   const pad = conv.pad;
-  // The compiled BatchNorm kernels of the WASM backend when they are registered (batch-norm-kernel.ts).
+  // The backend's own train-mode BatchNorm kernels where they are registered: WASM's compiled ones
+  // (batch-norm-kernel.ts), WebGPU's shaders (batch-norm-webgpu.ts); both sum as channelSum does on WASM.
   const compiled = c % 4 === 0 && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) !== undefined;
   const block = channelSumBlock(m);
   const unit = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

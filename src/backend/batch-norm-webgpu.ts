@@ -1,0 +1,315 @@
+/**
+ * Train-mode BatchNorm (+ ReLU) as kernels of TF.js's WebGPU backend: the same two kernels, with the same
+ * inputs, outputs and values, as the compiled ones of the WASM backend (batch-norm-kernel.ts, batch_norm.c).
+ *
+ * In TF.js ops a train-mode BatchNorm is some twenty dispatches forward and fifteen backward, four of its
+ * channel sums matrix products with a ones vector. TF.js computes a product with few outputs as a workgroup
+ * reduction (256 threads and eight barriers an output), which a software Vulkan driver executes slowly and
+ * which sums in an order of its own. Here the forward is seven dispatches and the gradient three, with no
+ * barrier: one thread per block of rows and channel sums the block (in runs of 48 rows, each run summed in
+ * row order and added in order, as batch_norm.c does), one thread per channel sums the block partials in
+ * order, and the element-wise passes apply the results. The float32 operations are batch_norm.c's, in its
+ * order, so the two backends compute the same BatchNorm: on a driver with IEEE division and square root
+ * and no fused multiply-add (SwiftShader), to the bit (a test holds them to it). A GPU's shader compiler may
+ * fuse a product and a sum, which changes the last bit of a few values.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BatchNormTrainAttrs } from './batch-norm-kernel';
+
+/** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
+const RUN = 48;
+const WORKGROUP = 64;
+
+/** The subset of TF.js's WebGPU backend the kernels call. */
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms: { type: 'int32' | 'float32'; data: number[] }[]): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+}
+
+/** Sizes every program of the kernels receives as uniforms (one compiled pipeline serves every shape). */
+const SIZE_UNIFORMS = 'rows : i32, channels : i32, block : i32, runLength : i32, eps : f32,';
+
+/**
+ * What a program computes, with its inputs in binding order. Every input is read by the shader: with TF.js's
+ * `layout: 'auto'` an input the shader does not read loses its binding, and the dispatch fails. `Out` is no
+ * input name: its uniform `outShape` is the output's.
+ */
+interface ProgramSpec {
+  key: string;
+  inputs: string[];
+  outputShape: number[];
+  /** WGSL statements of `main`'s body for the thread of output `index` (already bounds-checked). */
+  body: string;
+  /** WGSL functions the body calls. */
+  helpers?: string;
+}
+
+/** A WebGPU program of TF.js (the shape `runWebGPUProgram` reads): one thread per output value. */
+class BatchNormProgram {
+  readonly variableNames: string[];
+  readonly uniforms = SIZE_UNIFORMS;
+  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  readonly size = true;
+  readonly outputShape: number[];
+  readonly dispatchLayout: { x: number[] };
+  /** TF.js reshapes it where it exceeds the device's workgroups per dimension. */
+  dispatch: [number, number, number];
+  readonly shaderKey: string;
+
+  constructor(private readonly spec: ProgramSpec) {
+    this.variableNames = spec.inputs;
+    this.outputShape = spec.outputShape;
+    this.dispatchLayout = { x: spec.outputShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(tf.util.sizeFromShape(spec.outputShape) / WORKGROUP), 1, 1];
+    this.shaderKey = `hrnetBatchNorm_${spec.key}`;
+  }
+
+  getUserCode(): string {
+    return `
+      ${this.spec.helpers ?? ''}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${this.spec.body}
+        }
+      }
+    `;
+  }
+}
+
+/**
+ * WGSL of one block's partial of a channel sum: `part` = the sum, over the rows of block `blk`, of `term(r)` (an
+ * f32 expression of row `r` and channel `ch`), in runs of `uniforms.runLength` rows, each run from zero in row
+ * order, the runs added in order.
+ */
+function blockPartial(term: string): string {
+  return `
+    var part = 0.0;
+    let r0 = blk * uniforms.block;
+    for (var q0 = 0; q0 < uniforms.block; q0 = q0 + uniforms.runLength) {
+      let q1 = min(q0 + uniforms.runLength, uniforms.block);
+      var run = 0.0;
+      for (var r = r0 + q0; r < r0 + q1; r = r + 1) {
+        run = run + ${term};
+      }
+      part = part + run;
+    }`;
+}
+
+/** WGSL of a channel's total: the partials `[blocks, channels]` of buffer `name` (from row `offset`) summed in order. */
+function totalOf(name: string, offset: string): string {
+  return `
+    var total = 0.0;
+    let blocks = uniforms.rows / uniforms.block;
+    for (var b = 0; b < blocks; b = b + 1) {
+      total = total + ${name}[(${offset} + b) * uniforms.channels + ch];
+    }`;
+}
+
+/** The output gradient through the ReLU: dy where out > 0, else dy times 0 (batch_norm.c's relu_grad). */
+const G = (relu: boolean) => (relu ? 'Dy[i] * select(0.0, 1.0, Output[i] > 0.0)' : 'Dy[i]');
+
+function run(backend: WebGpuBackendLike, spec: ProgramSpec, inputs: tf.TensorInfo[], sizes: Sizes): tf.TensorInfo {
+  const program = new BatchNormProgram(spec);
+  const uniforms = [
+    { type: 'int32' as const, data: [sizes.m] },
+    { type: 'int32' as const, data: [sizes.c] },
+    { type: 'int32' as const, data: [sizes.block] },
+    { type: 'int32' as const, data: [sizes.block === sizes.m ? sizes.m : RUN] },
+    { type: 'float32' as const, data: [sizes.eps] },
+  ];
+  return backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+}
+
+interface Sizes {
+  m: number;
+  c: number;
+  block: number;
+  eps: number;
+}
+
+function sizesOf(kernel: string, x: tf.TensorInfo, attrs: BatchNormTrainAttrs): Sizes {
+  const [m, c] = x.shape;
+  if (x.shape.length !== 2 || !(attrs.block >= 1) || m % attrs.block !== 0) {
+    throw new Error(`${kernel}: needs an [m, c] input and a block dividing m (got [${x.shape}], block ${attrs.block})`);
+  }
+  return { m, c, block: attrs.block, eps: attrs.eps ?? 1e-5 };
+}
+
+function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
+  return t;
+}
+
+/** Runs `body` with a list that collects intermediate results, and frees them whatever happens. */
+function withTemps<T>(backend: WebGpuBackendLike, body: (temp: (t: tf.TensorInfo) => tf.TensorInfo) => T): T {
+  const temps: tf.TensorInfo[] = [];
+  try {
+    return body((t) => {
+      temps.push(t);
+      return t;
+    });
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = b as unknown as WebGpuBackendLike;
+  const a = attrs as unknown as BatchNormTrainAttrs;
+  const y = input(inputs, 'y', BATCH_NORM_TRAIN);
+  const gamma = input(inputs, 'gamma', BATCH_NORM_TRAIN);
+  const beta = input(inputs, 'beta', BATCH_NORM_TRAIN);
+  const s = sizesOf(BATCH_NORM_TRAIN, y, a);
+  const blocks = s.m / s.block;
+  const relu = a.relu;
+  return withTemps(backend, (temp) => {
+    const sums = temp(
+      run(backend, { key: 'sum', inputs: ['Y'], outputShape: [blocks, s.c], body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${blockPartial('Y[r * uniforms.channels + ch]')} setOutputAtIndex(index, part);` }, [y], s),
+    );
+    const mean = temp(
+      run(backend, { key: 'mean', inputs: ['Part'], outputShape: [s.c], body: `let ch = index; ${totalOf('Part', '0')} setOutputAtIndex(index, total / f32(uniforms.rows));` }, [sums], s),
+    );
+    const squares = temp(
+      run(
+        backend,
+        {
+          key: 'squares',
+          inputs: ['Y', 'Mean'],
+          outputShape: [blocks, s.c],
+          helpers: 'fn sq(v : f32) -> f32 { return v * v; }',
+          body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; let mu = Mean[ch]; ${blockPartial('sq(Y[r * uniforms.channels + ch] - mu)')} setOutputAtIndex(index, part);`,
+        },
+        [y, mean],
+        s,
+      ),
+    );
+    // stats [3, c]: mean, biased variance, α = γ / √(var + ε).
+    const stats = run(
+      backend,
+      {
+        key: 'stats',
+        inputs: ['Part', 'Mean', 'Gamma'],
+        outputShape: [3, s.c],
+        body: `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')}
+          let v = total / f32(uniforms.rows);
+          let alpha = Gamma[ch] * (1.0 / sqrt(v + uniforms.eps));
+          setOutputAtIndex(index, select(select(alpha, v, row == 1), Mean[ch], row == 0));`,
+      },
+      [squares, mean, gamma],
+      s,
+    );
+    // coef [2, c]: 1/√(var + ε) and the shift β − μα.
+    const coef = temp(
+      run(
+        backend,
+        {
+          key: 'coef',
+          inputs: ['Stats', 'Beta'],
+          outputShape: [2, s.c],
+          body: `let row = index / uniforms.channels; let ch = index % uniforms.channels;
+            let invStd = 1.0 / sqrt(Stats[uniforms.channels + ch] + uniforms.eps);
+            let shift = Beta[ch] - Stats[ch] * Stats[2 * uniforms.channels + ch];
+            setOutputAtIndex(index, select(shift, invStd, row == 0));`,
+        },
+        [stats, beta],
+        s,
+      ),
+    );
+    const out = run(
+      backend,
+      {
+        key: `out${relu ? '_relu' : ''}`,
+        inputs: ['Y', 'Stats', 'Coef'],
+        outputShape: [s.m, s.c],
+        body: `let ch = index % uniforms.channels;
+          let o = Y[index] * Stats[2 * uniforms.channels + ch] + Coef[uniforms.channels + ch];
+          setOutputAtIndex(index, ${relu ? 'max(o, 0.0)' : 'o'});`,
+      },
+      [y, stats, coef],
+      s,
+    );
+    const xhat = run(
+      backend,
+      {
+        key: 'xhat',
+        inputs: ['Y', 'Stats', 'Coef'],
+        outputShape: [s.m, s.c],
+        body: `let ch = index % uniforms.channels; setOutputAtIndex(index, (Y[index] - Stats[ch]) * Coef[ch]);`,
+      },
+      [y, stats, coef],
+      s,
+    );
+    return [out, xhat, stats];
+  });
+}
+
+function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = b as unknown as WebGpuBackendLike;
+  const a = attrs as unknown as BatchNormTrainAttrs;
+  const dy = input(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
+  const xhat = input(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
+  const alpha = input(inputs, 'alpha', BATCH_NORM_TRAIN_GRAD);
+  const relu = a.relu;
+  const out = relu ? input(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : undefined;
+  const s = sizesOf(BATCH_NORM_TRAIN_GRAD, dy, a);
+  const blocks = s.m / s.block;
+  const withOut = (names: string[], tensors: tf.TensorInfo[]) => (out !== undefined ? { names: [...names, 'Output'], tensors: [...tensors, out] } : { names, tensors });
+  return withTemps(backend, (temp) => {
+    // parts [2, blocks, c]: the block partials of Σ g·x̂ (for dγ), then of Σ g (for dβ).
+    const p = withOut(['Dy', 'Xhat'], [dy, xhat]);
+    const parts = temp(
+      run(
+        backend,
+        {
+          key: `gradSums${relu ? '_relu' : ''}`,
+          inputs: p.names,
+          outputShape: [2, blocks, s.c],
+          helpers: `fn term(i : i32, withXhat : bool) -> f32 { let g = ${G(relu)}; return select(g, g * Xhat[i], withXhat); }`,
+          body: `let perQuantity = (uniforms.rows / uniforms.block) * uniforms.channels;
+            let q = index / perQuantity; let blk = (index % perQuantity) / uniforms.channels; let ch = index % uniforms.channels;
+            ${blockPartial('term(r * uniforms.channels + ch, q == 0)')} setOutputAtIndex(index, part);`,
+        },
+        p.tensors,
+        s,
+      ),
+    );
+    // grads [2, c]: dγ, dβ.
+    const grads = run(
+      backend,
+      {
+        key: 'gradTotals',
+        inputs: ['Part'],
+        outputShape: [2, s.c],
+        body: `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', `row * (uniforms.rows / uniforms.block)`)} setOutputAtIndex(index, total);`,
+      },
+      [parts],
+      s,
+    );
+    const d = withOut(['Dy', 'Xhat', 'Alpha', 'Grads'], [dy, xhat, alpha, grads]);
+    const dconv = run(
+      backend,
+      {
+        key: `dconv${relu ? '_relu' : ''}`,
+        inputs: d.names,
+        outputShape: [s.m, s.c],
+        body: `let i = index; let ch = index % uniforms.channels; let rows = f32(uniforms.rows);
+          let inner = (${G(relu)} - Grads[uniforms.channels + ch] / rows) - Xhat[i] * (Grads[ch] / rows);
+          setOutputAtIndex(index, inner * Alpha[ch]);`,
+      },
+      d.tensors,
+      s,
+    );
+    return [dconv, grads];
+  });
+}
+
+/** Registers both kernels for TF.js's WebGPU backend (`webgpu`). Idempotent. */
+export function registerWebGpuBatchNormKernels(): void {
+  if (tf.getKernel(BATCH_NORM_TRAIN, 'webgpu') === undefined) {
+    tf.registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'webgpu', kernelFunc: batchNormTrainWebGpu });
+  }
+  if (tf.getKernel(BATCH_NORM_TRAIN_GRAD, 'webgpu') === undefined) {
+    tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'webgpu', kernelFunc: batchNormTrainGradWebGpu });
+  }
+}
