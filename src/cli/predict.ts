@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
+import { throwOnWebGpuErrors } from '../backend/webgpu';
 import { codecOf } from '../codec/codecs';
 import type { CodecSpec } from '../codec/heatmap-codec';
 import type { Config } from '../config/schema';
@@ -195,6 +196,7 @@ async function predictWithModel(model: PoseHRNet, config: Config, args: PredictA
     batchSize: config.TEST.BATCH_SIZE_PER_GPU,
     flipPairs: meta.flipPairs,
   });
+  throwOnWebGpuErrors(`the prediction on ${path.basename(args.image)}`);
   const prediction: PredictionFile = {
     image: path.resolve(args.image),
     width: image.width,

@@ -3,8 +3,8 @@
  * GPU memory flat over training steps, and a short run of the main job's network end to end — training
  * with validation, checkpoints and a resumed epoch, as two data-parallel replicas computed in turn on
  * the device (the main job's `GPUS: [0, 1]` on one GPU), then `hrnet eval` and `hrnet predict` on its
- * checkpoint. Synchronous reads throw on this backend in
- * Node, so this also shows that none is left on those paths.
+ * checkpoint, and both stopped by an error the device reports while they compute. Synchronous reads
+ * throw on this backend in Node, so this also shows that none is left on those paths.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -22,6 +22,7 @@ import { jointsMseLoss } from '../../src/train/loss';
 import { Adam } from '../../src/train/optim';
 import { trainStep } from '../../src/train/train-step';
 import { train } from '../../src/train/trainer';
+import { provokeWebGpuError } from '../helpers/webgpu-errors';
 
 /** The main job's network and recipe, narrowed so that a software GPU runs it in a test. */
 const overrides = (root: string) => [
@@ -100,6 +101,16 @@ it('trains (two replicas, validation, checkpoints, resume), evaluates and predic
   const valDir = path.join(dir, 'data', 'images', 'val');
   const predicted = await runPredict({ backend: 'webgpu', checkpoint, image: path.join(valDir, fs.readdirSync(valDir)[0]), out: path.join(dir, 'pred') });
   expect(predicted.prediction).toBeDefined();
+
+  // An error the device reports while they compute stops them, with the device's message.
+  await provokeWebGpuError();
+  await expect(runEval({ backend: 'webgpu', checkpoint, set: [], json: true, out: path.join(dir, 'eval') })).rejects.toThrow(
+    /^the WebGPU device reported an error during the evaluation of final_state.ckpt, .*Buffer usages must not be 0/s,
+  );
+  await provokeWebGpuError();
+  await expect(runPredict({ backend: 'webgpu', checkpoint, image: path.join(valDir, fs.readdirSync(valDir)[0]), out: path.join(dir, 'pred') })).rejects.toThrow(
+    /^the WebGPU device reported an error during the prediction on .*\.(jpg|png), .*Buffer usages must not be 0/s,
+  );
 }, 900000);
 
 it('destroys the device when the backend is disposed, and a new registration computes on a new one', async () => {
