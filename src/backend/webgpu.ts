@@ -16,6 +16,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { registerWebGpuAdamKernel } from './adam-kernel';
 import { registerWebGpuBatchNormKernels } from './batch-norm-webgpu';
+import { registerWebGpuConvFilterGradKernel } from './conv-filter-grad-webgpu';
 import { requireOptional } from './optional';
 import { useNpmSwiftShader, wantsNpmSwiftShader } from './vulkan-driver';
 
@@ -191,6 +192,7 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   // Before any device backend of replicas copies the `webgpu` kernels.
   registerWebGpuAdamKernel();
   registerWebGpuBatchNormKernels();
+  registerWebGpuConvFilterGradKernel();
   registered = { tfBackend: TF_BACKEND, adapter: description };
   registeredDevice = device;
   return registered;
