@@ -7,7 +7,12 @@
 #   bash run.sh [RESULTS_DIR]        (default: ./results)
 #
 # BENCH_BATCH sets the batch of both (default 32), HRNET_BENCH_ARGS adds options to the project's bench (e.g.
-# "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 420); TORCH_BENCH=0 skips PyTorch.
+# "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 420); TORCH_BENCH=0 skips PyTorch, WEBGPU_BENCH=0
+# the project's bench.
+#
+# MAIN_JOB=1 then trains the main job on WebGPU (`hrnet train` with no config: the synthetic dataset is rendered
+# first) and writes its output, metrics.jsonl and curves.png to RESULTS_DIR/main-job; MAIN_JOB_TIMEOUT bounds it
+# in seconds (default 540). The checkpoints stay behind (they are deleted with the temporary folder).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 res=${1:-$here/results}
@@ -36,6 +41,13 @@ has_loader || echo "run.sh: no Vulkan loader (libvulkan.so.1) on the library pat
 if [ "${TORCH_BENCH:-1}" != 0 ]; then
   (cd "$work" && PYTHONUNBUFFERED=1 timeout 300 python3 torch_hrnet_bench.py --official official --device cuda --batch "${BENCH_BATCH:-32}" --steps 10 --tf32 both) 2>&1 | tee "$res/torch.txt"
 fi
-# shellcheck disable=SC2086
-(cd "$work/app" && timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu.txt"
+if [ "${WEBGPU_BENCH:-1}" != 0 ]; then
+  # shellcheck disable=SC2086
+  (cd "$work/app" && timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu.txt"
+fi
+if [ "${MAIN_JOB:-0}" = 1 ]; then
+  mkdir -p "$res/main-job"
+  (cd "$work/app" && HRNET_BACKEND=webgpu timeout "${MAIN_JOB_TIMEOUT:-540}" "$work/node" dist/cli/main.js train --out "$work/main-job") 2>&1 | tee "$res/main-job/output.txt"
+  for f in metrics.jsonl curves.png; do [ -f "$work/main-job/$f" ] && cp "$work/main-job/$f" "$res/main-job/"; done
+fi
 rm -rf "$work"
