@@ -25,7 +25,8 @@ export interface BatchNormTrainAttrs {
   eps?: number;
 }
 
-function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
+/** Input `name` of a call of `kernel`; throws naming both when it is missing. */
+export function kernelInput(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
   const t = inputs[name];
   if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
   return t;
@@ -33,9 +34,9 @@ function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.
 
 function batchNormTrain({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const a = attrs as unknown as BatchNormTrainAttrs;
-  const y = input(inputs, 'y', BATCH_NORM_TRAIN);
-  const gamma = input(inputs, 'gamma', BATCH_NORM_TRAIN);
-  const beta = input(inputs, 'beta', BATCH_NORM_TRAIN);
+  const y = kernelInput(inputs, 'y', BATCH_NORM_TRAIN);
+  const gamma = kernelInput(inputs, 'gamma', BATCH_NORM_TRAIN);
+  const beta = kernelInput(inputs, 'beta', BATCH_NORM_TRAIN);
   const [m, c] = y.shape;
   const b = backend as tf.KernelBackend;
   const bn = heapBatchNorm(b);
@@ -53,10 +54,10 @@ function batchNormTrain({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
 
 function batchNormTrainGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const a = attrs as unknown as BatchNormTrainAttrs;
-  const dy = input(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
-  const xhat = input(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
-  const alpha = input(inputs, 'alpha', BATCH_NORM_TRAIN_GRAD);
-  const out = a.relu ? input(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : xhat;
+  const dy = kernelInput(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
+  const xhat = kernelInput(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
+  const alpha = kernelInput(inputs, 'alpha', BATCH_NORM_TRAIN_GRAD);
+  const out = a.relu ? kernelInput(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : xhat;
   const [m, c] = dy.shape;
   const b = backend as tf.KernelBackend;
   const bn = heapBatchNorm(b);

@@ -14,7 +14,7 @@
  * fuse a product and a sum, which changes the last bit of a few values.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BatchNormTrainAttrs } from './batch-norm-kernel';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BatchNormTrainAttrs, kernelInput } from './batch-norm-kernel';
 
 /** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
 const RUN = 48;
@@ -106,8 +106,17 @@ function totalOf(name: string, offset: string): string {
 }
 
 /** The output gradient through the ReLU: dy where out > 0, else dy times 0 (batch_norm.c's relu_grad). */
-const G = (relu: boolean) => (relu ? 'Dy[i] * select(0.0, 1.0, Output[i] > 0.0)' : 'Dy[i]');
+const reluGrad = (relu: boolean) => (relu ? 'Dy[i] * select(0.0, 1.0, Output[i] > 0.0)' : 'Dy[i]');
 
+/** The sizes of a call: rows m, channels c, rows per block, ε. */
+interface Sizes {
+  m: number;
+  c: number;
+  block: number;
+  eps: number;
+}
+
+/** Runs one program of the kernels with the call's sizes as uniforms. */
 function run(backend: WebGpuBackendLike, spec: ProgramSpec, inputs: tf.TensorInfo[], sizes: Sizes): tf.TensorInfo {
   const program = new BatchNormProgram(spec);
   const uniforms = [
@@ -120,25 +129,12 @@ function run(backend: WebGpuBackendLike, spec: ProgramSpec, inputs: tf.TensorInf
   return backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
 }
 
-interface Sizes {
-  m: number;
-  c: number;
-  block: number;
-  eps: number;
-}
-
 function sizesOf(kernel: string, x: tf.TensorInfo, attrs: BatchNormTrainAttrs): Sizes {
   const [m, c] = x.shape;
   if (x.shape.length !== 2 || !(attrs.block >= 1) || m % attrs.block !== 0) {
     throw new Error(`${kernel}: needs an [m, c] input and a block dividing m (got [${x.shape}], block ${attrs.block})`);
   }
   return { m, c, block: attrs.block, eps: attrs.eps ?? 1e-5 };
-}
-
-function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
-  return t;
 }
 
 /** Runs `body` with a list that collects intermediate results, and frees them whatever happens. */
@@ -157,9 +153,9 @@ function withTemps<T>(backend: WebGpuBackendLike, body: (temp: (t: tf.TensorInfo
 function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const backend = b as unknown as WebGpuBackendLike;
   const a = attrs as unknown as BatchNormTrainAttrs;
-  const y = input(inputs, 'y', BATCH_NORM_TRAIN);
-  const gamma = input(inputs, 'gamma', BATCH_NORM_TRAIN);
-  const beta = input(inputs, 'beta', BATCH_NORM_TRAIN);
+  const y = kernelInput(inputs, 'y', BATCH_NORM_TRAIN);
+  const gamma = kernelInput(inputs, 'gamma', BATCH_NORM_TRAIN);
+  const beta = kernelInput(inputs, 'beta', BATCH_NORM_TRAIN);
   const s = sizesOf(BATCH_NORM_TRAIN, y, a);
   const blocks = s.m / s.block;
   const relu = a.relu;
@@ -247,11 +243,11 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
 function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const backend = b as unknown as WebGpuBackendLike;
   const a = attrs as unknown as BatchNormTrainAttrs;
-  const dy = input(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
-  const xhat = input(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
-  const alpha = input(inputs, 'alpha', BATCH_NORM_TRAIN_GRAD);
+  const dy = kernelInput(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
+  const xhat = kernelInput(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
+  const alpha = kernelInput(inputs, 'alpha', BATCH_NORM_TRAIN_GRAD);
   const relu = a.relu;
-  const out = relu ? input(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : undefined;
+  const out = relu ? kernelInput(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : undefined;
   const s = sizesOf(BATCH_NORM_TRAIN_GRAD, dy, a);
   const blocks = s.m / s.block;
   const withOut = (names: string[], tensors: tf.TensorInfo[]) => (out !== undefined ? { names: [...names, 'Output'], tensors: [...tensors, out] } : { names, tensors });
@@ -265,7 +261,7 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
           key: `gradSums${relu ? '_relu' : ''}`,
           inputs: p.names,
           outputShape: [2, blocks, s.c],
-          helpers: `fn term(i : i32, withXhat : bool) -> f32 { let g = ${G(relu)}; return select(g, g * Xhat[i], withXhat); }`,
+          helpers: `fn term(i : i32, withXhat : bool) -> f32 { let g = ${reluGrad(relu)}; return select(g, g * Xhat[i], withXhat); }`,
           body: `let perQuantity = (uniforms.rows / uniforms.block) * uniforms.channels;
             let q = index / perQuantity; let blk = (index % perQuantity) / uniforms.channels; let ch = index % uniforms.channels;
             ${blockPartial('term(r * uniforms.channels + ch, q == 0)')} setOutputAtIndex(index, part);`,
@@ -294,7 +290,7 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
         inputs: d.names,
         outputShape: [s.m, s.c],
         body: `let i = index; let ch = index % uniforms.channels; let rows = f32(uniforms.rows);
-          let inner = (${G(relu)} - Grads[uniforms.channels + ch] / rows) - Xhat[i] * (Grads[ch] / rows);
+          let inner = (${reluGrad(relu)} - Grads[uniforms.channels + ch] / rows) - Xhat[i] * (Grads[ch] / rows);
           setOutputAtIndex(index, inner * Alpha[ch]);`,
       },
       d.tensors,
