@@ -232,12 +232,27 @@ async function openWebGpuDevice(opts: WebGpuOptions): Promise<OpenedDevice> {
   device.addEventListener?.('uncapturederror', (event) => {
     if (deviceErrors.length < MAX_KEPT_ERRORS) deviceErrors.push(`${formatAdapter(description)}: ${event.error.message.trim()}`);
   });
+  // A device lost other than by release (a driver reset, a GPU removed): what follows is not computed, and reads
+  // fail with a bare AbortError.
+  void device.lost?.then((info) => {
+    if (!releasedDevices.has(device)) deviceErrors.push(`${formatAdapter(description)}: the device was lost (${info.reason}: ${info.message.trim()})`);
+  });
   return { backend: new WebGPUBackend(device, adapter.info), device, adapter: description };
 }
 
-/** The part of `GPUDevice` that reports errors no error scope caught. */
+/** The parts of `GPUDevice` that report errors no error scope caught, and the device's loss. */
 interface ErrorEvents {
   addEventListener(type: 'uncapturederror', listener: (event: { error: { message: string } }) => void): void;
+  lost: Promise<{ reason: string; message: string }>;
+}
+
+/** Devices this module destroyed on purpose: their loss is no error. */
+const releasedDevices = new WeakSet<object>();
+
+/** Destroys a device of this module (its loss then reports nothing). */
+function releaseDevice(device: { destroy(): void }): void {
+  releasedDevices.add(device);
+  device.destroy();
 }
 
 const MAX_KEPT_ERRORS = 10;
@@ -259,10 +274,34 @@ export function takeWebGpuErrors(): string[] {
  * @param during what was running, for the message (e.g. `training step 12 of epoch 3`)
  */
 export function throwOnWebGpuErrors(during: string): void {
+  const error = webGpuError(during);
+  if (error !== undefined) throw error;
+}
+
+/** The error to raise for what the devices reported since the last check, if they reported anything. */
+function webGpuError(during: string, cause?: unknown): Error | undefined {
   const errors = takeWebGpuErrors();
-  if (errors.length === 0) return;
+  if (errors.length === 0) return undefined;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more${errors.length === MAX_KEPT_ERRORS ? ' at least' : ''})` : '';
-  throw new Error(`the WebGPU device reported an error during ${during}, so what it computed since cannot be trusted: ${errors[0]}${more}`);
+  return new Error(`the WebGPU device reported an error during ${during}, so what it computed since cannot be trusted: ${errors[0]}${more}`, { cause });
+}
+
+/**
+ * Runs `work` (which reads its results) and then {@link throwOnWebGpuErrors}. Where `work` throws after a device
+ * reported an error (a read of a lost device fails with a bare `AbortError`), the device's error is raised, with
+ * the failure as its cause.
+ */
+export async function checkedOnWebGpu<T>(during: string, work: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    // The device's loss and the failed read arrive as separate events: let both land.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    throw webGpuError(during, err) ?? err;
+  }
+  throwOnWebGpuErrors(during);
+  return result;
 }
 
 const DAWN_ADAPTER_LINE = /^\s*\* backend: '([^']*)', name: '(.*)'\s*$/;
@@ -376,7 +415,7 @@ export async function registerWebGpuDeviceBackend(gpu: number, opts: Pick<WebGpu
       disposed = true;
       for (const k of kernels) tf.unregisterKernel(k.kernelName, name);
       tf.removeBackend(name);
-      device.destroy();
+      releaseDevice(device);
     },
   };
 }
@@ -391,7 +430,7 @@ export async function registerWebGpuDeviceBackend(gpu: number, opts: Pick<WebGpu
 export function disposeWebGpuBackend(): void {
   if (registered === undefined) return;
   if (tf.findBackendFactory(TF_BACKEND) !== null) tf.removeBackend(TF_BACKEND);
-  registeredDevice?.destroy();
+  if (registeredDevice !== undefined) releaseDevice(registeredDevice);
   registered = undefined;
   registeredDevice = undefined;
 }

@@ -16,7 +16,7 @@ import { JointsDataset, sampleOptionsFromConfig } from '../data/joints-dataset';
 import { CocoKeypointStats, cocoStatsNameValue } from '../eval/coco-eval';
 import { DatasetPredictions, evaluateCoco, predictDataset, predictOptionsFromConfig } from '../eval/evaluate';
 import { formatNameValueTable } from '../eval/name-value-table';
-import { throwOnWebGpuErrors } from '../backend/webgpu';
+import { checkedOnWebGpu } from '../backend/webgpu';
 import { loadModelFromCheckpoint, resolveCheckpointPath, writeFileAtomic } from '../io/checkpoint';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { ReplicaPool } from '../train/replicas';
@@ -103,8 +103,7 @@ export async function runEval(args: EvalArgs): Promise<EvalOutcome> {
     const dataset = createDataset(config, 'test', { onWarning: (m) => console.error(`warning: ${m}`) });
     const data = new JointsDataset(dataset, sampleOptionsFromConfig(config, false));
     console.error(`evaluating ${path.basename(checkpointFile)} on ${dataset.name}: ${data.length} instances`);
-    const preds = await predictWithThreads(model, data, config, args.threads);
-    throwOnWebGpuErrors(`the evaluation of ${path.basename(checkpointFile)}`);
+    const preds = await checkedOnWebGpu(`the evaluation of ${path.basename(checkpointFile)}`, () => predictWithThreads(model, data, config, args.threads));
     if (config.DATASET.DATASET === 'mpii') {
       const file = path.join(outDir, MPII_PREDS_FILE);
       // One row per record, as the PCKh ground truth lists them; a record whose image was skipped gets zeros.

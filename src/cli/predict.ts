@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
-import { throwOnWebGpuErrors } from '../backend/webgpu';
+import { checkedOnWebGpu } from '../backend/webgpu';
 import { codecOf } from '../codec/codecs';
 import type { CodecSpec } from '../codec/heatmap-codec';
 import type { Config } from '../config/schema';
@@ -188,15 +188,16 @@ async function predictWithModel(model: PoseHRNet, config: Config, args: PredictA
   const boxes: PersonBox[] = args.boxes
     ? readBoxesFile(args.boxes, imageIdOfFile(args.image)).filter((b) => b.score >= config.TEST.IMAGE_THRE)
     : [{ bbox: [0, 0, image.width, image.height], score: 1 }];
-  const persons = await predictPersons(model, image, boxes, {
-    flipTest: args.flip ?? config.TEST.FLIP_TEST,
-    codec: codecOf(config).spec,
-    colorRgb: config.DATASET.COLOR_RGB,
-    inVisThre: config.TEST.IN_VIS_THRE,
-    batchSize: config.TEST.BATCH_SIZE_PER_GPU,
-    flipPairs: meta.flipPairs,
-  });
-  throwOnWebGpuErrors(`the prediction on ${path.basename(args.image)}`);
+  const persons = await checkedOnWebGpu(`the prediction on ${path.basename(args.image)}`, () =>
+    predictPersons(model, image, boxes, {
+      flipTest: args.flip ?? config.TEST.FLIP_TEST,
+      codec: codecOf(config).spec,
+      colorRgb: config.DATASET.COLOR_RGB,
+      inVisThre: config.TEST.IN_VIS_THRE,
+      batchSize: config.TEST.BATCH_SIZE_PER_GPU,
+      flipPairs: meta.flipPairs,
+    }),
+  );
   const prediction: PredictionFile = {
     image: path.resolve(args.image),
     width: image.width,

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SingleBar, Presets } from 'cli-progress';
-import { throwOnWebGpuErrors } from '../backend/webgpu';
+import { checkedOnWebGpu } from '../backend/webgpu';
 import { configToYaml } from '../config/load';
 import type { Config } from '../config/schema';
 import { checkBadShare, type BadSample } from '../data/bad-samples';
@@ -125,8 +125,7 @@ async function validate(
     // Stops as soon as the share is exceeded.
     checkBadShare(skippedAsBad(skipped), data.length, config.DATASET.MAX_BAD_SAMPLE_SHARE, what, () => undefined);
   };
-  const preds = await predictDataset(model, data, { ...predictOptionsFromConfig(config), onSkip }, infer);
-  throwOnWebGpuErrors('validation');
+  const preds = await checkedOnWebGpu('validation', () => predictDataset(model, data, { ...predictOptionsFromConfig(config), onSkip }, infer));
   if (config.DATASET.DATASET === 'mpii') {
     return { name: 'none', value: Number.NaN, table: ['MPII PCKh needs the head boxes of gt_valid.mat: use hrnet eval-pckh'] };
   }
@@ -320,15 +319,16 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
       checkBadShare(skippedAsBad(loader.skipped), run.trainData.length, maxBadShare, what, () => undefined);
       const n = batch.size;
       const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
-      const step = workers.replicas
-        ? await workers.replicas.step(model, optimizer, host)
-        : workers.deviceReplicas
-          ? await workers.deviceReplicas.step(model, optimizer, host, lossFn)
-          : config.GPUS.length > 1
-          ? await replicaStepInTurn(model, optimizer, host, lossFn, config)
-          : await stepInProcess(model, optimizer, host, lossFn, config);
-      // Its loss was read, so a device error of the step has been delivered by now.
-      throwOnWebGpuErrors(`training step ${batches + 1} of epoch ${epoch}`);
+      // The step reads its loss, so a device error of the step has been delivered when it returns.
+      const step = await checkedOnWebGpu(`training step ${batches + 1} of epoch ${epoch}`, () =>
+        workers.replicas
+          ? workers.replicas.step(model, optimizer, host)
+          : workers.deviceReplicas
+            ? workers.deviceReplicas.step(model, optimizer, host, lossFn)
+            : config.GPUS.length > 1
+              ? replicaStepInTurn(model, optimizer, host, lossFn, config)
+              : stepInProcess(model, optimizer, host, lossFn, config),
+      );
       const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
       lossSum += step.loss * n;
       accSum += acc.average * n;
