@@ -7,6 +7,7 @@
  * uses it when it is registered for the active backend, and the TF.js ops otherwise.
  */
 import * as tf from '@tensorflow/tfjs';
+import { PerOutputSpec, runPerOutput, WebGpuKernelBackend } from './webgpu-program';
 
 /** Kernel name: inputs `p`, `g`, `m`, `v` of one shape; outputs the new p, m and v. */
 export const ADAM_UPDATE = 'HRNetAdamUpdate';
@@ -32,63 +33,32 @@ export interface AdamUpdateAttrs {
 /** Which of the three results a program writes. */
 type AdamOutput = 'm' | 'v' | 'p';
 
-/** The subset of TF.js's WebGPU backend the kernel calls. */
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms: { type: 'float32'; data: number[] }[]): tf.TensorInfo;
-}
-
-const WORKGROUP = 64;
+const ADAM_UNIFORMS = 'beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, eps : f32, weightDecay : f32, stepSize : f32, biasCorrection2Sqrt : f32,';
 
 /**
- * A WebGPU program of TF.js (the shape `runWebGPUProgram` reads): one thread per element, computing the
- * update up to the result it writes. The coefficients are uniforms, so one compiled pipeline serves every
- * step (the step size changes with the step count).
+ * The program of one result: one thread per element computes the update up to the result it writes. The
+ * coefficients are uniforms, so one compiled pipeline serves every step (the step size changes with the step count).
  */
-class AdamProgram {
-  /** The inputs the result reads, in `inputsOf` order (an input the shader does not read has no binding). */
-  readonly variableNames: string[];
-  readonly uniforms = 'beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, eps : f32, weightDecay : f32, stepSize : f32, biasCorrection2Sqrt : f32,';
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly size = true;
-  readonly outputShape: number[];
-  readonly dispatchLayout: { x: number[] };
-  /** TF.js reshapes it where it exceeds the device's workgroups per dimension. */
-  dispatch: [number, number, number];
-  readonly shaderKey: string;
-
-  constructor(
-    shape: readonly number[],
-    private readonly output: AdamOutput,
-    private readonly decay: boolean,
-  ) {
-    this.variableNames = inputsOf(output, decay);
-    this.outputShape = shape.slice();
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape(this.outputShape) / WORKGROUP), 1, 1];
-    this.shaderKey = `hrnetAdam_${output}${decay ? '_decay' : ''}`;
-  }
-
-  getUserCode(): string {
-    // PyTorch's order of operations (see `Adam` in train/optim.ts), as the TF.js ops compute it.
-    const g = this.decay ? 'getGByOutputIndex(index) + getPByOutputIndex(index) * uniforms.weightDecay' : 'getGByOutputIndex(index)';
-    const m = 'getMByOutputIndex(index) * uniforms.beta1 + g * uniforms.oneMinusBeta1';
-    const v = 'getVByOutputIndex(index) * uniforms.beta2 + (g * uniforms.oneMinusBeta2) * g';
-    const result = {
-      m: 'm',
-      v: 'v',
-      p: 'getPByOutputIndex(index) - (m * uniforms.stepSize) / (sqrt(v) / uniforms.biasCorrection2Sqrt + uniforms.eps)',
-    }[this.output];
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let g = ${g};
-          ${this.output !== 'v' ? `let m = ${m};` : ''}
-          ${this.output !== 'm' ? `let v = ${v};` : ''}
-          setOutputAtIndex(index, ${result});
-        }
-      }
-    `;
-  }
+function adamProgram(shape: readonly number[], output: AdamOutput, decay: boolean): PerOutputSpec {
+  // PyTorch's order of operations (see `Adam` in train/optim.ts), as the TF.js ops compute it.
+  const g = decay ? 'getGByOutputIndex(index) + getPByOutputIndex(index) * uniforms.weightDecay' : 'getGByOutputIndex(index)';
+  const m = 'getMByOutputIndex(index) * uniforms.beta1 + g * uniforms.oneMinusBeta1';
+  const v = 'getVByOutputIndex(index) * uniforms.beta2 + (g * uniforms.oneMinusBeta2) * g';
+  const result = {
+    m: 'm',
+    v: 'v',
+    p: 'getPByOutputIndex(index) - (m * uniforms.stepSize) / (sqrt(v) / uniforms.biasCorrection2Sqrt + uniforms.eps)',
+  }[output];
+  return {
+    key: `adam_${output}${decay ? '_decay' : ''}`,
+    inputs: inputsOf(output, decay),
+    uniforms: ADAM_UNIFORMS,
+    outputShape: shape.slice(),
+    body: `let g = ${g};
+      ${output !== 'v' ? `let m = ${m};` : ''}
+      ${output !== 'm' ? `let v = ${v};` : ''}
+      setOutputAtIndex(index, ${result});`,
+  };
 }
 
 /** The inputs a result reads: the parameter (for the update, or the weight decay), the gradient, and the moments it needs. */
@@ -108,8 +78,8 @@ function adamUpdateWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[
   const uniforms = [a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.eps, a.weightDecay ?? 0, a.stepSize, a.biasCorrection2Sqrt].map((x) => ({ type: 'float32' as const, data: [x] }));
   const byName: Record<string, tf.TensorInfo> = { P: p, G: g, M: m, V: v };
   const run = (output: AdamOutput) => {
-    const program = new AdamProgram(p.shape, output, decay);
-    return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(program, program.variableNames.map((n) => byName[n]), 'float32', uniforms);
+    const spec = adamProgram(p.shape, output, decay);
+    return runPerOutput(backend as unknown as WebGpuKernelBackend, spec, spec.inputs.map((n) => byName[n]), uniforms);
   };
   return [run('p'), run('m'), run('v')];
 }

@@ -15,66 +15,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BatchNormTrainAttrs, kernelInput } from './batch-norm-kernel';
+import { PerOutputSpec, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
 const RUN = 48;
-const WORKGROUP = 64;
-
-/** The subset of TF.js's WebGPU backend the kernels call. */
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms: { type: 'int32' | 'float32'; data: number[] }[]): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-}
-
 /** Sizes every program of the kernels receives as uniforms (one compiled pipeline serves every shape). */
 const SIZE_UNIFORMS = 'rows : i32, channels : i32, block : i32, runLength : i32, eps : f32,';
 
-/**
- * What a program computes, with its inputs in binding order. Every input is read by the shader: with TF.js's
- * `layout: 'auto'` an input the shader does not read loses its binding, and the dispatch fails. `Out` is no
- * input name: its uniform `outShape` is the output's.
- */
-interface ProgramSpec {
-  key: string;
-  inputs: string[];
-  outputShape: number[];
-  /** WGSL statements of `main`'s body for the thread of output `index` (already bounds-checked). */
-  body: string;
-  /** WGSL functions the body calls. */
-  helpers?: string;
-}
-
-/** A WebGPU program of TF.js (the shape `runWebGPUProgram` reads): one thread per output value. */
-class BatchNormProgram {
-  readonly variableNames: string[];
-  readonly uniforms = SIZE_UNIFORMS;
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly size = true;
-  readonly outputShape: number[];
-  readonly dispatchLayout: { x: number[] };
-  /** TF.js reshapes it where it exceeds the device's workgroups per dimension. */
-  dispatch: [number, number, number];
-  readonly shaderKey: string;
-
-  constructor(private readonly spec: ProgramSpec) {
-    this.variableNames = spec.inputs;
-    this.outputShape = spec.outputShape;
-    this.dispatchLayout = { x: spec.outputShape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape(spec.outputShape) / WORKGROUP), 1, 1];
-    this.shaderKey = `hrnetBatchNorm_${spec.key}`;
-  }
-
-  getUserCode(): string {
-    return `
-      ${this.spec.helpers ?? ''}
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${this.spec.body}
-        }
-      }
-    `;
-  }
-}
+/** A program of the kernels: a {@link PerOutputSpec} whose uniforms are the sizes. */
+type ProgramSpec = Omit<PerOutputSpec, 'uniforms'>;
 
 /**
  * WGSL of one block's partial of a channel sum: `part` = the sum, over the rows of block `blk`, of `term(r)` (an
@@ -117,8 +66,7 @@ interface Sizes {
 }
 
 /** Runs one program of the kernels with the call's sizes as uniforms. */
-function run(backend: WebGpuBackendLike, spec: ProgramSpec, inputs: tf.TensorInfo[], sizes: Sizes): tf.TensorInfo {
-  const program = new BatchNormProgram(spec);
+function run(backend: WebGpuKernelBackend, spec: ProgramSpec, inputs: tf.TensorInfo[], sizes: Sizes): tf.TensorInfo {
   const uniforms = [
     { type: 'int32' as const, data: [sizes.m] },
     { type: 'int32' as const, data: [sizes.c] },
@@ -126,7 +74,7 @@ function run(backend: WebGpuBackendLike, spec: ProgramSpec, inputs: tf.TensorInf
     { type: 'int32' as const, data: [sizes.block === sizes.m ? sizes.m : RUN] },
     { type: 'float32' as const, data: [sizes.eps] },
   ];
-  return backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+  return runPerOutput(backend, { ...spec, key: `batchNorm_${spec.key}`, uniforms: SIZE_UNIFORMS }, inputs, uniforms);
 }
 
 function sizesOf(kernel: string, x: tf.TensorInfo, attrs: BatchNormTrainAttrs): Sizes {
@@ -137,21 +85,8 @@ function sizesOf(kernel: string, x: tf.TensorInfo, attrs: BatchNormTrainAttrs): 
   return { m, c, block: attrs.block, eps: attrs.eps ?? 1e-5 };
 }
 
-/** Runs `body` with a list that collects intermediate results, and frees them whatever happens. */
-function withTemps<T>(backend: WebGpuBackendLike, body: (temp: (t: tf.TensorInfo) => tf.TensorInfo) => T): T {
-  const temps: tf.TensorInfo[] = [];
-  try {
-    return body((t) => {
-      temps.push(t);
-      return t;
-    });
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
-}
-
 function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
-  const backend = b as unknown as WebGpuBackendLike;
+  const backend = b as unknown as WebGpuKernelBackend;
   const a = attrs as unknown as BatchNormTrainAttrs;
   const y = kernelInput(inputs, 'y', BATCH_NORM_TRAIN);
   const gamma = kernelInput(inputs, 'gamma', BATCH_NORM_TRAIN);
@@ -241,7 +176,7 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
 }
 
 function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
-  const backend = b as unknown as WebGpuBackendLike;
+  const backend = b as unknown as WebGpuKernelBackend;
   const a = attrs as unknown as BatchNormTrainAttrs;
   const dy = kernelInput(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
   const xhat = kernelInput(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);

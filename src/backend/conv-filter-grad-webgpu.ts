@@ -10,18 +10,12 @@
  * The chunks depend on the shapes alone, so the sums, and the gradients, are the same on every run and device.
  */
 import * as tf from '@tensorflow/tfjs';
+import { PerOutputSpec, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
-const WORKGROUP = 64;
 /** Products a thread of the first pass sums, at least (whole rows of the output). */
 const PRODUCTS_PER_THREAD = 256;
 /** Most values of chunk sums kept between the passes (16 MB of float32). */
 const MAX_PARTIAL_VALUES = 1 << 22;
-
-/** The subset of TF.js's WebGPU backend the kernel calls. */
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms: { type: 'int32'; data: number[] }[]): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-}
 
 /** How the output rows (batch × output height) are cut: `chunks` chunks of `rowsPerChunk` rows (the last may be shorter). */
 export interface FilterGradChunks {
@@ -41,27 +35,13 @@ const UNIFORMS =
   'inHeight : i32, inWidth : i32, inChannels : i32, outHeight : i32, outWidth : i32, outChannels : i32, filterWidth : i32, strideHeight : i32, strideWidth : i32, padTop : i32, padLeft : i32, rows : i32, rowsPerChunk : i32, filterSize : i32, chunks : i32,';
 
 /** Chunk sums `[chunks, filterSize]` (or, with one chunk, the gradient itself): thread = chunk × filter value. */
-class ChunkSumProgram {
-  readonly variableNames = ['X', 'Dy'];
-  readonly uniforms = UNIFORMS;
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly size = true;
-  readonly outputShape: number[];
-  readonly dispatchLayout: { x: number[] };
-  /** TF.js reshapes it where it exceeds the device's workgroups per dimension. */
-  dispatch: [number, number, number];
-  readonly shaderKey = 'hrnetConvFilterGradChunks';
-
-  constructor(outputShape: number[]) {
-    this.outputShape = outputShape;
-    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape(outputShape) / WORKGROUP), 1, 1];
-  }
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
+function chunkSums(outputShape: number[]): PerOutputSpec {
+  return {
+    key: 'convFilterGradChunks',
+    inputs: ['X', 'Dy'],
+    uniforms: UNIFORMS,
+    outputShape,
+    body: `
           let chunk = index / uniforms.filterSize;
           let f = index % uniforms.filterSize;
           // The filter value [wR, wC, d1, d2] (HWIO).
@@ -94,48 +74,29 @@ class ChunkSumProgram {
               di = di + uniforms.outChannels;
             }
           }
-          setOutputAtIndex(index, sum);
-        }
-      }
-    `;
-  }
+          setOutputAtIndex(index, sum);`,
+  };
 }
 
 /** The gradient `[filterSize]`: each filter value's chunk sums added in chunk order. */
-class ChunkTotalProgram {
-  readonly variableNames = ['Part'];
-  readonly uniforms = UNIFORMS;
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly size = true;
-  readonly outputShape: number[];
-  readonly dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  readonly shaderKey = 'hrnetConvFilterGradTotal';
-
-  constructor(filterShape: number[]) {
-    this.outputShape = filterShape;
-    this.dispatchLayout = { x: filterShape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape(filterShape) / WORKGROUP), 1, 1];
-  }
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
+function chunkTotals(filterShape: number[]): PerOutputSpec {
+  return {
+    key: 'convFilterGradTotal',
+    inputs: ['Part'],
+    uniforms: UNIFORMS,
+    outputShape: filterShape,
+    body: `
           var total = 0.0;
           for (var c = 0; c < uniforms.chunks; c = c + 1) {
             total = total + Part[c * uniforms.filterSize + index];
           }
-          setOutputAtIndex(index, total);
-        }
-      }
-    `;
-  }
+          setOutputAtIndex(index, total);`,
+  };
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
-/** Builds the kernel function; `stock` computes what it does not handle (NCHW, dilations). */
+/** Builds the kernel function; `stock` computes what it does not handle (NCHW, dtypes other than float32). */
 function filterGradKernel(stock: tf.KernelFunc): tf.KernelFunc {
   return (args: KernelArgs) => {
     const { inputs, attrs } = args;
@@ -143,7 +104,7 @@ function filterGradKernel(stock: tf.KernelFunc): tf.KernelFunc {
     const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (x.dtype !== 'float32' || (a.dataFormat !== undefined && a.dataFormat !== 'NHWC')) return stock(args);
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-    const backend = args.backend as unknown as WebGpuBackendLike;
+    const backend = args.backend as unknown as WebGpuKernelBackend;
     const rows = info.batchSize * info.outHeight;
     const filterSize = tf.util.sizeFromShape(info.filterShape);
     const { rowsPerChunk, chunks } = filterGradChunks(rows, info.outWidth, filterSize);
@@ -164,13 +125,11 @@ function filterGradKernel(stock: tf.KernelFunc): tf.KernelFunc {
       filterSize,
       chunks,
     ].map((v) => ({ type: 'int32' as const, data: [v] }));
-    if (chunks === 1) return backend.runWebGPUProgram(new ChunkSumProgram(info.filterShape), [x, dy], 'float32', uniforms);
-    const parts = backend.runWebGPUProgram(new ChunkSumProgram([chunks, filterSize]), [x, dy], 'float32', uniforms);
-    try {
-      return backend.runWebGPUProgram(new ChunkTotalProgram(info.filterShape), [parts], 'float32', uniforms);
-    } finally {
-      backend.disposeData(parts.dataId);
-    }
+    if (chunks === 1) return runPerOutput(backend, chunkSums(info.filterShape), [x, dy], uniforms);
+    return withTemps(backend, (temp) => {
+      const parts = temp(runPerOutput(backend, chunkSums([chunks, filterSize]), [x, dy], uniforms));
+      return runPerOutput(backend, chunkTotals(info.filterShape), [parts], uniforms);
+    });
   };
 }
 
