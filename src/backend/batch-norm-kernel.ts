@@ -12,8 +12,18 @@ import { KernelCalls } from './kernel-calls';
 
 /** Kernel name of the forward: inputs `y` [m, c], `gamma`, `beta` [c]; outputs out, xhat [m, c] and stats [3, c] (mean, biased var, gamma/√(var+ε)). */
 export const BATCH_NORM_TRAIN = 'HRNetBatchNormTrain';
-/** Kernel name of the gradient: inputs `dy`, `xhat` [m, c], `alpha` [c], `out` [m, c] (after a ReLU); outputs dconv [m, c] and grads [2, c] (dgamma, dbeta). */
+/**
+ * Kernel name of the gradient: inputs `dy`, `xhat` [m, c], the forward's `stats` [3, c] (it reads α, the last
+ * row), `out` [m, c] (after a ReLU); outputs dconv [m, c] and grads [2, c] (dgamma, dbeta).
+ */
 export const BATCH_NORM_TRAIN_GRAD = 'HRNetBatchNormTrainGrad';
+/**
+ * Kernel name of one running statistic's update, PyTorch's: inputs `running` [c] and the forward's `stats` [3, c];
+ * output `running·(1 − momentum) + s·momentum` [c], where s is row `row` of `stats` (the batch mean, or the biased
+ * variance made unbiased by `count / (count − 1)`), each product and the sum rounded to float32 as the TF.js ops
+ * round them. Registered where a dispatch costs more than the arithmetic (WebGPU); elsewhere the model runs the ops.
+ */
+export const BATCH_NORM_RUNNING_STATS = 'HRNetBatchNormRunningStats';
 
 /** Attributes of both kernels. */
 export interface BatchNormTrainAttrs {
@@ -25,11 +35,28 @@ export interface BatchNormTrainAttrs {
   eps?: number;
 }
 
+/** Attributes of {@link BATCH_NORM_RUNNING_STATS}. */
+export interface BatchNormRunningStatsAttrs {
+  /** 0: the running mean (from the batch mean); 1: the running variance (from the biased variance). */
+  row: 0 | 1;
+  /** PyTorch's BatchNorm momentum (the weight of the batch's statistic). */
+  momentum: number;
+  /** Positions the statistics were taken over (N·H·W). */
+  count: number;
+}
+
 /** Input `name` of a call of `kernel`; throws naming both when it is missing. */
 export function kernelInput(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
   const t = inputs[name];
   if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
   return t;
+}
+
+/** Throws unless `stats` is the [3, c] statistics of a forward over `c` channels. */
+export function checkStatsShape(kernel: string, stats: tf.TensorInfo, c: number): void {
+  if (stats.shape.length !== 2 || stats.shape[0] !== 3 || stats.shape[1] !== c) {
+    throw new Error(`${kernel}: 'stats' must be the forward's [3, ${c}] statistics (got [${stats.shape}])`);
+  }
 }
 
 function batchNormTrain({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
@@ -56,16 +83,18 @@ function batchNormTrainGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc
   const a = attrs as unknown as BatchNormTrainAttrs;
   const dy = kernelInput(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
   const xhat = kernelInput(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
-  const alpha = kernelInput(inputs, 'alpha', BATCH_NORM_TRAIN_GRAD);
+  const stats = kernelInput(inputs, 'stats', BATCH_NORM_TRAIN_GRAD);
   const out = a.relu ? kernelInput(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : xhat;
   const [m, c] = dy.shape;
   const b = backend as tf.KernelBackend;
   const bn = heapBatchNorm(b);
   if (bn === undefined || c % 4 !== 0 || m % a.block !== 0) throw new Error(`${BATCH_NORM_TRAIN_GRAD}: needs the WASM backend, c % 4 == 0 and a block dividing m (got [${dy.shape}], block ${a.block})`);
+  checkStatsShape(BATCH_NORM_TRAIN_GRAD, stats, c);
   const calls = new KernelCalls(b, 'wasm');
   try {
-    const [dconv, grads] = calls.runOnHeap([dy, out, xhat, alpha], [[m, c], [2, c], [4, c]], ([dyp, op, xp, ap, dp, gp, scratch]) =>
-      bn.bn_backward(dyp, op, xp, ap, dp, gp, scratch, m, c, a.block, a.relu ? 1 : 0),
+    // α is the last row of stats: 2c floats in.
+    const [dconv, grads] = calls.runOnHeap([dy, out, xhat, stats], [[m, c], [2, c], [4, c]], ([dyp, op, xp, sp, dp, gp, scratch]) =>
+      bn.bn_backward(dyp, op, xp, sp + 8 * c, dp, gp, scratch, m, c, a.block, a.relu ? 1 : 0),
     );
     return [calls.keep(dconv), calls.keep(grads)];
   } finally {

@@ -5,16 +5,25 @@
  * In TF.js ops a train-mode BatchNorm is some twenty dispatches forward and fifteen backward, four of its
  * channel sums matrix products with a ones vector. TF.js computes a product with few outputs as a workgroup
  * reduction (256 threads and eight barriers an output), which a software Vulkan driver executes slowly and
- * which sums in an order of its own. Here the forward is seven dispatches and the gradient three, with no
+ * which sums in an order of its own. Here the forward is six dispatches and the gradient three, with no
  * barrier: one thread per block of rows and channel sums the block (in runs of 48 rows, each run summed in
  * row order and added in order, as batch_norm.c does), one thread per channel sums the block partials in
- * order, and the element-wise passes apply the results. The float32 operations are batch_norm.c's, in its
+ * order, and the element-wise passes apply the results. A third kernel updates a running statistic in one
+ * dispatch instead of five ops. The float32 operations are batch_norm.c's, in its
  * order, so the two backends compute the same BatchNorm: on a driver with IEEE division and square root
  * and no fused multiply-add (SwiftShader), to the bit (a test holds them to it). A GPU's shader compiler may
  * fuse a product and a sum, which changes the last bit of a few values.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BatchNormTrainAttrs, kernelInput } from './batch-norm-kernel';
+import {
+  BATCH_NORM_RUNNING_STATS,
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+  BatchNormRunningStatsAttrs,
+  BatchNormTrainAttrs,
+  checkStatsShape,
+  kernelInput,
+} from './batch-norm-kernel';
 import { PerOutputSpec, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
@@ -130,45 +139,33 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
       [squares, mean, gamma],
       s,
     );
-    // coef [2, c]: 1/√(var + ε) and the shift β − μα.
-    const coef = temp(
-      run(
-        backend,
-        {
-          key: 'coef',
-          inputs: ['Stats', 'Beta'],
-          outputShape: [2, s.c],
-          body: `let row = index / uniforms.channels; let ch = index % uniforms.channels;
-            let invStd = 1.0 / sqrt(Stats[uniforms.channels + ch] + uniforms.eps);
-            let shift = Beta[ch] - Stats[ch] * Stats[2 * uniforms.channels + ch];
-            setOutputAtIndex(index, select(shift, invStd, row == 0));`,
-        },
-        [stats, beta],
-        s,
-      ),
-    );
     const out = run(
       backend,
       {
         key: `out${relu ? '_relu' : ''}`,
-        inputs: ['Y', 'Stats', 'Coef'],
+        inputs: ['Y', 'Stats', 'Beta'],
         outputShape: [s.m, s.c],
+        // y·α + (β − μα), the shift rounded before the sum as batch_norm.c rounds it.
         body: `let ch = index % uniforms.channels;
-          let o = Y[index] * Stats[2 * uniforms.channels + ch] + Coef[uniforms.channels + ch];
+          let alpha = Stats[2 * uniforms.channels + ch];
+          let shift = Beta[ch] - Stats[ch] * alpha;
+          let o = Y[index] * alpha + shift;
           setOutputAtIndex(index, ${relu ? 'max(o, 0.0)' : 'o'});`,
       },
-      [y, stats, coef],
+      [y, stats, beta],
       s,
     );
     const xhat = run(
       backend,
       {
         key: 'xhat',
-        inputs: ['Y', 'Stats', 'Coef'],
+        inputs: ['Y', 'Stats'],
         outputShape: [s.m, s.c],
-        body: `let ch = index % uniforms.channels; setOutputAtIndex(index, (Y[index] - Stats[ch]) * Coef[ch]);`,
+        body: `let ch = index % uniforms.channels;
+          let invStd = 1.0 / sqrt(Stats[uniforms.channels + ch] + uniforms.eps);
+          setOutputAtIndex(index, (Y[index] - Stats[ch]) * invStd);`,
       },
-      [y, stats, coef],
+      [y, stats],
       s,
     );
     return [out, xhat, stats];
@@ -180,10 +177,11 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
   const a = attrs as unknown as BatchNormTrainAttrs;
   const dy = kernelInput(inputs, 'dy', BATCH_NORM_TRAIN_GRAD);
   const xhat = kernelInput(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
-  const alpha = kernelInput(inputs, 'alpha', BATCH_NORM_TRAIN_GRAD);
+  const stats = kernelInput(inputs, 'stats', BATCH_NORM_TRAIN_GRAD);
   const relu = a.relu;
   const out = relu ? kernelInput(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : undefined;
   const s = sizesOf(BATCH_NORM_TRAIN_GRAD, dy, a);
+  checkStatsShape(BATCH_NORM_TRAIN_GRAD, stats, s.c);
   const blocks = s.m / s.block;
   const withOut = (names: string[], tensors: tf.TensorInfo[]) => (out !== undefined ? { names: [...names, 'Output'], tensors: [...tensors, out] } : { names, tensors });
   return withTemps(backend, (temp) => {
@@ -217,7 +215,7 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
       [parts],
       s,
     );
-    const d = withOut(['Dy', 'Xhat', 'Alpha', 'Grads'], [dy, xhat, alpha, grads]);
+    const d = withOut(['Dy', 'Xhat', 'Stats', 'Grads'], [dy, xhat, stats, grads]);
     const dconv = run(
       backend,
       {
@@ -226,7 +224,7 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
         outputShape: [s.m, s.c],
         body: `let i = index; let ch = index % uniforms.channels; let rows = f32(uniforms.rows);
           let inner = (${reluGrad(relu)} - Grads[uniforms.channels + ch] / rows) - Xhat[i] * (Grads[ch] / rows);
-          setOutputAtIndex(index, inner * Alpha[ch]);`,
+          setOutputAtIndex(index, inner * Stats[2 * uniforms.channels + ch]);`,
       },
       d.tensors,
       s,
@@ -235,8 +233,40 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
   });
 }
 
-/** Registers both kernels for TF.js's WebGPU backend (`webgpu`). Idempotent. */
+function batchNormRunningStatsWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const a = attrs as unknown as BatchNormRunningStatsAttrs;
+  const running = kernelInput(inputs, 'running', BATCH_NORM_RUNNING_STATS);
+  const stats = kernelInput(inputs, 'stats', BATCH_NORM_RUNNING_STATS);
+  const c = running.shape[0];
+  if (running.shape.length !== 1 || (a.row !== 0 && a.row !== 1)) {
+    throw new Error(`${BATCH_NORM_RUNNING_STATS}: needs a [c] running statistic and row 0 or 1 (got [${running.shape}], row ${a.row})`);
+  }
+  checkStatsShape(BATCH_NORM_RUNNING_STATS, stats, c);
+  // The ops' scalars, each a float32: the unbiasing factor (none for the mean), 1 − momentum, momentum.
+  const factor = a.row === 1 && a.count > 1 ? a.count / (a.count - 1) : 1;
+  const uniforms = [factor, 1 - a.momentum, a.momentum].map((x) => ({ type: 'float32' as const, data: [x] }));
+  return runPerOutput(
+    backend as unknown as WebGpuKernelBackend,
+    {
+      key: 'batchNorm_running',
+      inputs: ['Running', 'Stats'],
+      uniforms: 'row : i32, factor : f32, keep : f32, momentum : f32,',
+      outputShape: [c],
+      body: `let batch = Stats[uniforms.row * uniforms.size + index] * uniforms.factor;
+        let kept = Running[index] * uniforms.keep;
+        let added = batch * uniforms.momentum;
+        setOutputAtIndex(index, kept + added);`,
+    },
+    [running, stats],
+    [{ type: 'int32', data: [a.row] }, ...uniforms],
+  );
+}
+
+/** Registers the three kernels for TF.js's WebGPU backend (`webgpu`). Idempotent. */
 export function registerWebGpuBatchNormKernels(): void {
+  if (tf.getKernel(BATCH_NORM_RUNNING_STATS, 'webgpu') === undefined) {
+    tf.registerKernel({ kernelName: BATCH_NORM_RUNNING_STATS, backendName: 'webgpu', kernelFunc: batchNormRunningStatsWebGpu });
+  }
   if (tf.getKernel(BATCH_NORM_TRAIN, 'webgpu') === undefined) {
     tf.registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'webgpu', kernelFunc: batchNormTrainWebGpu });
   }

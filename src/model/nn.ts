@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConvInit } from '../config/schema';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, type BatchNormTrainAttrs } from '../backend/batch-norm-kernel';
+import { BATCH_NORM_RUNNING_STATS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, type BatchNormRunningStatsAttrs, type BatchNormTrainAttrs } from '../backend/batch-norm-kernel';
 import type { GraphValue, NetworkGraph } from './graph';
 
 /** PyTorch's BatchNorm defaults, used by every BN of the official model. */
@@ -290,6 +290,29 @@ export class BatchNorm2d {
     });
   }
 
+  /**
+   * {@link updateRunningStats} from the train-mode kernels' statistics `stats` [3, c] (mean, biased variance, α):
+   * by the backend's running-statistics kernel where it has one (a dispatch a statistic on WebGPU), else by the ops.
+   */
+  updateRunningStatsFromStats(stats: tf.Tensor, count: number): void {
+    if (tf.getKernel(BATCH_NORM_RUNNING_STATS, tf.getBackend()) === undefined) {
+      tf.tidy(() => {
+        const [mean, biasedVar] = tf.unstack(stats);
+        this.updateRunningStats(mean, biasedVar, count);
+      });
+      return;
+    }
+    tf.tidy(() => {
+      const update = (running: tf.Variable, row: 0 | 1) => {
+        const attrs: BatchNormRunningStatsAttrs = { row, momentum: BN_MOMENTUM, count };
+        running.assign(tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, { running, stats }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+      };
+      update(this.runningMean, 0);
+      update(this.runningVar, 1);
+    });
+    this.store.setCounter(this.counterName, this.store.counter(this.counterName) + 1);
+  }
+
   /** PyTorch's running-statistics update from a batch's mean and biased variance over `count` positions. */
   updateRunningStats(mean: tf.Tensor, biasedVar: tf.Tensor, count: number): void {
     tf.tidy(() => {
@@ -403,7 +426,8 @@ function releaseGradInputs(dy: tf.Tensor, saved: tf.Tensor[]): void {
  * gradients upstream of it are small differences of large terms, and a single sequential float32
  * sum loses them. The running statistics are updated as PyTorch does (unbiased variance).
  * The ReLU's gradient uses its output (`y > 0` exactly where its input is), which the next
- * convolution saves anyway. Saved: the unit's input, the filter, x̂, α and the output.
+ * convolution saves anyway. Saved: the unit's input, the filter, x̂, α (in the kernels' statistics where the
+ * backend has them) and the output.
  * With `inputIsData` (the images entering the network) the input gradient is zeros, not computed.
  */
 export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu: boolean, inputIsData = false): tf.Tensor4D {
@@ -419,13 +443,14 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
   const unit = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, filter, gamma, beta] = args as tf.Tensor4D[];
     const save = args[4] as tf.GradSaveFunc;
-    const [value, xhat, alpha, mean, variance] = tf.tidy(() => {
+    // `scale`: the kernels' statistics [3, c] (μ, biased variance, α), or α [c] of the ops.
+    const [value, xhat, scale] = tf.tidy(() => {
       const y2 = tf.reshape(tf.conv2d(input, filter, strides, pad), [m, c]);
       if (compiled) {
         const attrs: BatchNormTrainAttrs = { relu, block, eps: BN_EPS };
         const [out, xh, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { y: y2, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-        const [mu, biasedVar, a] = tf.unstack(stats);
-        return [tf.reshape(out, [n, oh, ow, c]), xh, a, mu, biasedVar];
+        bn.updateRunningStatsFromStats(stats, m);
+        return [tf.reshape(out, [n, oh, ow, c]), xh, stats];
       }
       const mu = tf.div(channelSum(y2), m);
       const centered = tf.sub(y2, mu);
@@ -433,11 +458,11 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
       const invStd = tf.rsqrt(tf.add(biasedVar, BN_EPS));
       const a = tf.mul(gamma, invStd);
       const bnOut = tf.reshape(tf.add(tf.mul(y2, a), tf.sub(beta, tf.mul(mu, a))), [n, oh, ow, c]);
-      return [relu ? tf.relu(bnOut) : bnOut, tf.mul(centered, invStd), a, mu, biasedVar];
+      bn.updateRunningStats(mu, biasedVar, m);
+      return [relu ? tf.relu(bnOut) : bnOut, tf.mul(centered, invStd), a];
     });
-    bn.updateRunningStats(mean, variance, m);
-    save(relu ? [input, filter, xhat, alpha, value] : [input, filter, xhat, alpha]);
-    tf.dispose([xhat, alpha, mean, variance]);
+    save(relu ? [input, filter, xhat, scale, value] : [input, filter, xhat, scale]);
+    tf.dispose([xhat, scale]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       const [savedInput, savedFilter, savedXhat, scale, savedOutput] = saved;
       try {
@@ -446,7 +471,7 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
           let dGamma: tf.Tensor;
           let dBeta: tf.Tensor;
           if (compiled) {
-            const inputs: tf.NamedTensorMap = { dy: tf.reshape(dy, [m, c]), xhat: savedXhat, alpha: scale };
+            const inputs: tf.NamedTensorMap = { dy: tf.reshape(dy, [m, c]), xhat: savedXhat, stats: scale };
             if (relu) inputs.out = tf.reshape(savedOutput, [m, c]);
             const attrs: BatchNormTrainAttrs = { relu, block };
             const [d, grads] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];

@@ -5,7 +5,7 @@
  * the 48-row runs; no tensor and no GPU memory left behind; the model uses them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../src/backend/batch-norm-kernel';
+import { BATCH_NORM_RUNNING_STATS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../src/backend/batch-norm-kernel';
 import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { BatchNorm2d, BN_EPS, Conv2d, ParamStore, channelSumBlock, convBnTrain, seededInitializer } from '../../src/model/nn';
@@ -29,7 +29,7 @@ async function forwardAndGradient(m: number, c: number, relu: boolean): Promise<
     const dy = tf.randomNormal([m, c], 0, 1, 'float32', 4);
     const block = channelSumBlock(m);
     const [out, xhat, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma, beta }, { relu, block, eps: BN_EPS }) as tf.Tensor[];
-    const inputs: tf.NamedTensorMap = { dy, xhat, alpha: tf.unstack(stats)[2] };
+    const inputs: tf.NamedTensorMap = { dy, xhat, stats };
     if (relu) inputs.out = out;
     const [dConv, grads] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, { relu, block }) as tf.Tensor[];
     return [out, xhat, stats, dConv, grads];
@@ -64,6 +64,7 @@ it('are registered for webgpu', () => {
   expect(tf.getBackend()).toBe('webgpu');
   expect(tf.getKernel(BATCH_NORM_TRAIN, 'webgpu')).toBeDefined();
   expect(tf.getKernel(BATCH_NORM_TRAIN_GRAD, 'webgpu')).toBeDefined();
+  expect(tf.getKernel(BATCH_NORM_RUNNING_STATS, 'webgpu')).toBeDefined();
 });
 
 it.each(CASES)('give the WASM kernels\' values to the bit: m = %i, c = %i', async (m, c) => {
@@ -92,9 +93,47 @@ it('say which input is wrong', () => {
   try {
     expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma, beta: gamma }, { relu: false, block: 3 })).toThrow(/HRNetBatchNormTrain: .*block dividing m \(got \[10,4\], block 3\)/);
     expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma }, { relu: false, block: 10 })).toThrow("HRNetBatchNormTrain: missing input 'beta'");
+    expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy: y, xhat: y, stats: gamma }, { relu: false, block: 10 })).toThrow(
+      "HRNetBatchNormTrainGrad: 'stats' must be the forward's [3, 4] statistics (got [4])",
+    );
+    expect(() => tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, { running: gamma, stats: y }, { row: 0, momentum: 0.1, count: 10 })).toThrow(
+      "HRNetBatchNormRunningStats: 'stats' must be the forward's [3, 4] statistics (got [10,4])",
+    );
   } finally {
     tf.dispose([y, gamma]);
   }
+});
+
+/** A BatchNorm2d's running statistics before and after an update from seeded `stats` over `count` positions. */
+async function runningStatsUpdate(count: number, byKernel: boolean): Promise<{ before: Float32Array[]; after: Float32Array[] }> {
+  const store = new ParamStore();
+  const bn = new BatchNorm2d(store, 'bn', 12);
+  const read = async () => [(await bn.runningMean.data()) as Float32Array, (await bn.runningVar.data()) as Float32Array];
+  try {
+    tf.tidy(() => {
+      bn.runningMean.assign(tf.randomNormal([12], 0, 1, 'float32', 8));
+      bn.runningVar.assign(tf.randomUniform([12], 0.5, 2, 'float32', 9));
+    });
+    const before = await read();
+    tf.tidy(() => {
+      const stats = tf.concat([tf.randomNormal([1, 12], 0, 3, 'float32', 10), tf.randomUniform([2, 12], 0.1, 4, 'float32', 11)]);
+      if (byKernel) bn.updateRunningStatsFromStats(stats, count);
+      else bn.updateRunningStats(tf.gather(stats, 0), tf.gather(stats, 1), count);
+    });
+    return { before, after: await read() };
+  } finally {
+    store.dispose();
+  }
+}
+
+it.each([1, 2, 6144])('update the running statistics in two dispatches, to the bit as the TF.js ops: count = %i', async (count) => {
+  const byOps = await runningStatsUpdate(count, false);
+  const byKernel = await runningStatsUpdate(count, true);
+  expect(byKernel.after.map((k, i) => bitDifferences(k, byOps.after[i]))).toEqual([[], []]);
+  // Every value moved: the comparison is of an update.
+  expect(byKernel.after.map((k, i) => bitDifferences(k, byKernel.before[i]).length)).toEqual([12, 12]);
+  const { kernels } = await tf.profile(() => runningStatsUpdate(count, true));
+  expect(kernels.filter((k) => k.name === BATCH_NORM_RUNNING_STATS)).toHaveLength(2);
 });
 
 it('run the model\'s train-mode conv → BatchNorm → ReLU, in place of the TF.js ops', async () => {
@@ -104,8 +143,12 @@ it('run the model\'s train-mode conv → BatchNorm → ReLU, in place of the TF.
   const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
   try {
     const { kernelNames } = await tf.profile(() => tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(convBnTrain(conv, bn, input as tf.Tensor4D, true)))(x)));
-    expect(kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]));
+    expect(kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_RUNNING_STATS]));
     expect(kernelNames).not.toContain('BatchMatMul');
+    // The forward hands the kernels' statistics on whole: no unstacking, no element-wise running-statistics ops.
+    const forward = await tf.profile(() => tf.tidy(() => convBnTrain(conv, bn, x, true)));
+    // (Reshapes move no data; the customGrad op itself is recorded as 'unnamed scope'.)
+    expect(forward.kernels.map((k) => k.name).filter((k) => k !== 'Reshape' && k !== 'unnamed scope')).toEqual(['Conv2D', BATCH_NORM_TRAIN, BATCH_NORM_RUNNING_STATS, BATCH_NORM_RUNNING_STATS]);
   } finally {
     x.dispose();
     store.dispose();
