@@ -14,14 +14,15 @@ import { KernelCalls } from './kernel-calls';
 export const BATCH_NORM_TRAIN = 'HRNetBatchNormTrain';
 /**
  * Kernel name of the gradient: inputs `dy`, `xhat` [m, c], the forward's `stats` [3, c] (it reads α, the last
- * row), `out` [m, c] (after a ReLU); outputs dconv [m, c] and grads [2, c] (dgamma, dbeta).
+ * row), `out` [m, c] (after a ReLU); outputs dconv [m, c], dgamma and dbeta [c].
  */
 export const BATCH_NORM_TRAIN_GRAD = 'HRNetBatchNormTrainGrad';
 /**
- * Kernel name of one running statistic's update, PyTorch's: inputs `running` [c] and the forward's `stats` [3, c];
- * output `running·(1 − momentum) + s·momentum` [c], where s is row `row` of `stats` (the batch mean, or the biased
- * variance made unbiased by `count / (count − 1)`), each product and the sum rounded to float32 as the TF.js ops
- * round them. Registered where a dispatch costs more than the arithmetic (WebGPU); elsewhere the model runs the ops.
+ * Kernel name of the running statistics' update, PyTorch's: inputs the running `mean` and `variance` [c] and the
+ * forward's `stats` [3, c]; outputs the new mean and variance [c], `running·(1 − momentum) + s·momentum` with s the
+ * batch mean, or the biased variance made unbiased by `count / (count − 1)`, each product and sum rounded to
+ * float32 as the TF.js ops round them. Registered where a dispatch costs more than the arithmetic (WebGPU);
+ * elsewhere the model runs the ops.
  */
 export const BATCH_NORM_RUNNING_STATS = 'HRNetBatchNormRunningStats';
 
@@ -37,8 +38,6 @@ export interface BatchNormTrainAttrs {
 
 /** Attributes of {@link BATCH_NORM_RUNNING_STATS}. */
 export interface BatchNormRunningStatsAttrs {
-  /** 0: the running mean (from the batch mean); 1: the running variance (from the biased variance). */
-  row: 0 | 1;
   /** PyTorch's BatchNorm momentum (the weight of the batch's statistic). */
   momentum: number;
   /** Positions the statistics were taken over (N·H·W). */
@@ -96,7 +95,10 @@ function batchNormTrainGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc
     const [dconv, grads] = calls.runOnHeap([dy, out, xhat, stats], [[m, c], [2, c], [4, c]], ([dyp, op, xp, sp, dp, gp, scratch]) =>
       bn.bn_backward(dyp, op, xp, sp + 8 * c, dp, gp, scratch, m, c, a.block, a.relu ? 1 : 0),
     );
-    return [calls.keep(dconv), calls.keep(grads)];
+    // batch_norm.c writes dγ then dβ; the kernel hands them on as the parameters' gradients.
+    const dgamma = calls.produce([c], (values) => values.set(calls.view(grads).subarray(0, c)));
+    const dbeta = calls.produce([c], (values) => values.set(calls.view(grads).subarray(c, 2 * c)));
+    return [calls.keep(dconv), calls.keep(dgamma), calls.keep(dbeta)];
   } finally {
     calls.disposeTemps();
   }

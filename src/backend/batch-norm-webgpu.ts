@@ -5,11 +5,11 @@
  * In TF.js ops a train-mode BatchNorm is some twenty dispatches forward and fifteen backward, four of its
  * channel sums matrix products with a ones vector. TF.js computes a product with few outputs as a workgroup
  * reduction (256 threads and eight barriers an output), which a software Vulkan driver executes slowly and
- * which sums in an order of its own. Here the forward is six dispatches and the gradient three, with no
+ * which sums in an order of its own. Here the forward is five dispatches and the gradient three, with no
  * barrier: one thread per block of rows and channel sums the block (in runs of 48 rows, each run summed in
  * row order and added in order, as batch_norm.c does), one thread per channel sums the block partials in
- * order, and the element-wise passes apply the results. A third kernel updates a running statistic in one
- * dispatch instead of five ops. The float32 operations are batch_norm.c's, in its
+ * order, and element-wise passes apply the results (the output and x̂ in one). A third kernel updates the
+ * running mean and variance in one dispatch instead of ten ops. The float32 operations are batch_norm.c's, in its
  * order, so the two backends compute the same BatchNorm: on a driver with IEEE division and square root
  * and no fused multiply-add (SwiftShader), to the bit (a test holds them to it). A GPU's shader compiler may
  * fuse a product and a sum, which changes the last bit of a few values.
@@ -24,7 +24,7 @@ import {
   checkStatsShape,
   kernelInput,
 } from './batch-norm-kernel';
-import { PerOutputSpec, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { PerOutputSpec, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
 const RUN = 48;
@@ -139,34 +139,29 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
       [squares, mean, gamma],
       s,
     );
-    const out = run(
+    // out = y·α + (β − μα), the shift rounded before the sum as batch_norm.c rounds it; x̂ = (y − μ)·(1/√(var + ε)).
+    const [out, xhat] = runElementwise(
       backend,
       {
-        key: `out${relu ? '_relu' : ''}`,
+        key: `batchNorm_outXhat${relu ? '_relu' : ''}`,
         inputs: ['Y', 'Stats', 'Beta'],
-        outputShape: [s.m, s.c],
-        // y·α + (β − μα), the shift rounded before the sum as batch_norm.c rounds it.
+        outputs: ['Out', 'Xhat'],
+        uniforms: 'channels : i32, eps : f32,',
         body: `let ch = index % uniforms.channels;
+          let mu = Stats[ch];
           let alpha = Stats[2 * uniforms.channels + ch];
-          let shift = Beta[ch] - Stats[ch] * alpha;
+          let shift = Beta[ch] - mu * alpha;
           let o = Y[index] * alpha + shift;
-          setOutputAtIndex(index, ${relu ? 'max(o, 0.0)' : 'o'});`,
+          Out[index] = ${relu ? 'max(o, 0.0)' : 'o'};
+          let invStd = 1.0 / sqrt(Stats[uniforms.channels + ch] + uniforms.eps);
+          Xhat[index] = (Y[index] - mu) * invStd;`,
       },
       [y, stats, beta],
-      s,
-    );
-    const xhat = run(
-      backend,
-      {
-        key: 'xhat',
-        inputs: ['Y', 'Stats'],
-        outputShape: [s.m, s.c],
-        body: `let ch = index % uniforms.channels;
-          let invStd = 1.0 / sqrt(Stats[uniforms.channels + ch] + uniforms.eps);
-          setOutputAtIndex(index, (Y[index] - Stats[ch]) * invStd);`,
-      },
-      [y, stats],
-      s,
+      [s.m, s.c],
+      [
+        { type: 'int32', data: [s.c] },
+        { type: 'float32', data: [s.eps] },
+      ],
     );
     return [out, xhat, stats];
   });
@@ -203,19 +198,27 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
         s,
       ),
     );
-    // grads [2, c]: dγ, dβ.
-    const grads = run(
+    // dγ and dβ [c], one thread a channel.
+    const [dgamma, dbeta] = runElementwise(
       backend,
       {
-        key: 'gradTotals',
+        key: 'batchNorm_gradTotals',
         inputs: ['Part'],
-        outputShape: [2, s.c],
-        body: `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', `row * (uniforms.rows / uniforms.block)`)} setOutputAtIndex(index, total);`,
+        outputs: ['DGamma', 'DBeta'],
+        uniforms: 'rows : i32, channels : i32, block : i32,',
+        body: `let ch = index; let blocks = uniforms.rows / uniforms.block;
+          var dgamma = 0.0;
+          for (var b = 0; b < blocks; b = b + 1) { dgamma = dgamma + Part[b * uniforms.channels + ch]; }
+          var dbeta = 0.0;
+          for (var b = 0; b < blocks; b = b + 1) { dbeta = dbeta + Part[(blocks + b) * uniforms.channels + ch]; }
+          DGamma[index] = dgamma;
+          DBeta[index] = dbeta;`,
       },
       [parts],
-      s,
+      [s.c],
+      [s.m, s.c, s.block].map((x) => ({ type: 'int32' as const, data: [x] })),
     );
-    const d = withOut(['Dy', 'Xhat', 'Stats', 'Grads'], [dy, xhat, stats, grads]);
+    const d = withOut(['Dy', 'Xhat', 'Stats', 'DGamma', 'DBeta'], [dy, xhat, stats, dgamma, dbeta]);
     const dconv = run(
       backend,
       {
@@ -223,42 +226,47 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
         inputs: d.names,
         outputShape: [s.m, s.c],
         body: `let i = index; let ch = index % uniforms.channels; let rows = f32(uniforms.rows);
-          let inner = (${reluGrad(relu)} - Grads[uniforms.channels + ch] / rows) - Xhat[i] * (Grads[ch] / rows);
+          let inner = (${reluGrad(relu)} - DBeta[ch] / rows) - Xhat[i] * (DGamma[ch] / rows);
           setOutputAtIndex(index, inner * Stats[2 * uniforms.channels + ch]);`,
       },
       d.tensors,
       s,
     );
-    return [dconv, grads];
+    return [dconv, dgamma, dbeta];
   });
 }
 
-function batchNormRunningStatsWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+function batchNormRunningStatsWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const a = attrs as unknown as BatchNormRunningStatsAttrs;
-  const running = kernelInput(inputs, 'running', BATCH_NORM_RUNNING_STATS);
+  const mean = kernelInput(inputs, 'mean', BATCH_NORM_RUNNING_STATS);
+  const variance = kernelInput(inputs, 'variance', BATCH_NORM_RUNNING_STATS);
   const stats = kernelInput(inputs, 'stats', BATCH_NORM_RUNNING_STATS);
-  const c = running.shape[0];
-  if (running.shape.length !== 1 || (a.row !== 0 && a.row !== 1)) {
-    throw new Error(`${BATCH_NORM_RUNNING_STATS}: needs a [c] running statistic and row 0 or 1 (got [${running.shape}], row ${a.row})`);
+  const c = mean.shape[0];
+  if (mean.shape.length !== 1 || !tf.util.arraysEqual(variance.shape, mean.shape)) {
+    throw new Error(`${BATCH_NORM_RUNNING_STATS}: needs a running mean and variance of shape [c] (got [${mean.shape}] and [${variance.shape}])`);
   }
   checkStatsShape(BATCH_NORM_RUNNING_STATS, stats, c);
-  // The ops' scalars, each a float32: the unbiasing factor (none for the mean), 1 − momentum, momentum.
-  const factor = a.row === 1 && a.count > 1 ? a.count / (a.count - 1) : 1;
+  // The ops' scalars, each a float32: the unbiasing factor, 1 − momentum, momentum.
+  const factor = a.count > 1 ? a.count / (a.count - 1) : 1;
   const uniforms = [factor, 1 - a.momentum, a.momentum].map((x) => ({ type: 'float32' as const, data: [x] }));
-  return runPerOutput(
-    backend as unknown as WebGpuKernelBackend,
+  return runElementwise(
+    backend,
     {
       key: 'batchNorm_running',
-      inputs: ['Running', 'Stats'],
-      uniforms: 'row : i32, factor : f32, keep : f32, momentum : f32,',
-      outputShape: [c],
-      body: `let batch = Stats[uniforms.row * uniforms.size + index] * uniforms.factor;
-        let kept = Running[index] * uniforms.keep;
-        let added = batch * uniforms.momentum;
-        setOutputAtIndex(index, kept + added);`,
+      inputs: ['Mean', 'Variance', 'Stats'],
+      outputs: ['MeanNew', 'VarianceNew'],
+      uniforms: 'factor : f32, keep : f32, momentum : f32,',
+      body: `let keptMean = Mean[index] * uniforms.keep;
+        let addedMean = Stats[index] * uniforms.momentum;
+        MeanNew[index] = keptMean + addedMean;
+        let unbiased = Stats[uniforms.size + index] * uniforms.factor;
+        let keptVariance = Variance[index] * uniforms.keep;
+        let addedVariance = unbiased * uniforms.momentum;
+        VarianceNew[index] = keptVariance + addedVariance;`,
     },
-    [running, stats],
-    [{ type: 'int32', data: [a.row] }, ...uniforms],
+    [mean, variance, stats],
+    [c],
+    uniforms,
   );
 }
 

@@ -292,7 +292,7 @@ export class BatchNorm2d {
 
   /**
    * {@link updateRunningStats} from the train-mode kernels' statistics `stats` [3, c] (mean, biased variance, α):
-   * by the backend's running-statistics kernel where it has one (a dispatch a statistic on WebGPU), else by the ops.
+   * by the backend's running-statistics kernel where it has one (one dispatch on WebGPU), else by the ops.
    */
   updateRunningStatsFromStats(stats: tf.Tensor, count: number): void {
     if (tf.getKernel(BATCH_NORM_RUNNING_STATS, tf.getBackend()) === undefined) {
@@ -303,12 +303,11 @@ export class BatchNorm2d {
       return;
     }
     tf.tidy(() => {
-      const update = (running: tf.Variable, row: 0 | 1) => {
-        const attrs: BatchNormRunningStatsAttrs = { row, momentum: BN_MOMENTUM, count };
-        running.assign(tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, { running, stats }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
-      };
-      update(this.runningMean, 0);
-      update(this.runningVar, 1);
+      const attrs: BatchNormRunningStatsAttrs = { momentum: BN_MOMENTUM, count };
+      const inputs = { mean: this.runningMean, variance: this.runningVar, stats };
+      const [mean, variance] = tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      this.runningMean.assign(mean);
+      this.runningVar.assign(variance);
     });
     this.store.setCounter(this.counterName, this.store.counter(this.counterName) + 1);
   }
@@ -474,9 +473,9 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
             const inputs: tf.NamedTensorMap = { dy: tf.reshape(dy, [m, c]), xhat: savedXhat, stats: scale };
             if (relu) inputs.out = tf.reshape(savedOutput, [m, c]);
             const attrs: BatchNormTrainAttrs = { relu, block };
-            const [d, grads] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+            const [d, dg, db] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
             dConv = tf.reshape(d, [n, oh, ow, c]);
-            [dGamma, dBeta] = tf.unstack(grads);
+            [dGamma, dBeta] = [dg, db];
           } else {
             let g = tf.reshape(dy, [m, c]);
             if (relu) g = tf.mul(g, tf.step(tf.reshape(savedOutput, [m, c])));

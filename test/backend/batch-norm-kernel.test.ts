@@ -22,7 +22,7 @@ function byOps(y: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf.Ten
   const dBeta = channelSum(g);
   const dGamma = channelSum(tf.mul(g, xhat));
   const dConv = tf.mul(tf.sub(tf.sub(g, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m))), a);
-  return [out, xhat, tf.stack([mu, biasedVar, a]), dConv, tf.stack([dGamma, dBeta])];
+  return [out, xhat, tf.stack([mu, biasedVar, a]), dConv, dGamma, dBeta];
 }
 
 describe('compiled train-mode BatchNorm kernels (WASM)', () => {
@@ -54,9 +54,9 @@ describe('compiled train-mode BatchNorm kernels (WASM)', () => {
         const [out, xhat, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma, beta }, { relu, block, eps: BN_EPS }) as tf.Tensor[];
         const inputs: tf.NamedTensorMap = { dy, xhat, stats };
         if (relu) inputs.out = out;
-        const [dConv, grads] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, { relu, block }) as tf.Tensor[];
+        const [dConv, dGamma, dBeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, { relu, block }) as tf.Tensor[];
         const want = byOps(y, gamma, beta, dy, relu);
-        [out, xhat, stats, dConv, grads].forEach((got, i) => {
+        [out, xhat, stats, dConv, dGamma, dBeta].forEach((got, i) => {
           expect(got.shape).toEqual(want[i].shape);
           expect(Array.from(got.dataSync())).toEqual(Array.from(want[i].dataSync()));
         });

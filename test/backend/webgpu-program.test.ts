@@ -1,0 +1,135 @@
+/**
+ * `runElementwise`, the one-dispatch program of several outputs the WebGPU kernels use (a software Vulkan driver
+ * where there is no GPU): the values of every output, one dispatch a call, grids folded past the device's
+ * workgroups per dimension, the same values under `tf.profile` (which times each dispatch), nothing left behind,
+ * and errors that name the program.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select';
+import { disposeWebGpuBackend } from '../../src/backend/webgpu';
+import { ElementwiseSpec, runElementwise } from '../../src/backend/webgpu-program';
+
+const KERNEL = 'TestSumAndScaledDifference';
+
+/** Two results of a and b: a + b, and (a − b)·k with k a uniform. */
+const SPEC: ElementwiseSpec = {
+  key: 'test_sum_and_scaled_difference',
+  inputs: ['A', 'B'],
+  outputs: ['Sum', 'Diff'],
+  uniforms: 'k : f32,',
+  body: 'Sum[index] = A[index] + B[index]; Diff[index] = (A[index] - B[index]) * uniforms.k;',
+};
+
+beforeAll(async () => {
+  tf.env().set('PROD', true);
+  await initBackend({ preferred: 'webgpu', quiet: true });
+  tf.registerKernel({
+    kernelName: KERNEL,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      return runElementwise(backend, SPEC, [a, b], a.shape.slice(), [{ type: 'float32', data: [(attrs as { k: number }).k] }]);
+    },
+  });
+}, 120000);
+afterAll(() => {
+  tf.unregisterKernel(KERNEL, 'webgpu');
+  disposeWebGpuBackend();
+});
+
+/** Counts the compute dispatches `work` encodes. */
+async function dispatchesOf<T>(work: () => Promise<T>): Promise<{ result: T; dispatches: number }> {
+  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder.prototype;
+  const original = proto.dispatchWorkgroups;
+  let dispatches = 0;
+  proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+    dispatches++;
+    return original.apply(this, a);
+  };
+  try {
+    return { result: await work(), dispatches };
+  } finally {
+    proto.dispatchWorkgroups = original;
+  }
+}
+
+/** The two outputs for inputs of `size` elements, and the values the CPU computes in float32. */
+async function run(size: number, k: number): Promise<{ got: Float32Array[]; want: Float32Array[] }> {
+  const a = tf.tensor1d(Float32Array.from({ length: size }, (_, i) => Math.sin(i)));
+  const b = tf.tensor1d(Float32Array.from({ length: size }, (_, i) => Math.cos(3 * i)));
+  const outs = tf.engine().runKernel(KERNEL, { a, b }, { k }) as tf.Tensor[];
+  try {
+    const [av, bv] = (await Promise.all([a.data(), b.data()])) as Float32Array[];
+    const got = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
+    const want = [new Float32Array(size), new Float32Array(size)];
+    const kf = Math.fround(k);
+    for (let i = 0; i < size; i++) {
+      want[0][i] = av[i] + bv[i];
+      want[1][i] = Math.fround(av[i] - bv[i]) * kf;
+    }
+    return { got, want };
+  } finally {
+    tf.dispose([a, b, ...outs]);
+  }
+}
+
+it('writes every output in one dispatch', async () => {
+  const { result, dispatches } = await dispatchesOf(async () => {
+    const a = tf.tensor1d([1, 2, 3, 4, 5]);
+    const b = tf.tensor1d([0.5, -1, 2, 8, 5]);
+    const outs = tf.engine().runKernel(KERNEL, { a, b }, { k: 3 }) as tf.Tensor[];
+    try {
+      return await Promise.all(outs.map(async (t) => Array.from(await t.data())));
+    } finally {
+      tf.dispose([a, b, ...outs]);
+    }
+  });
+  expect(result).toEqual([
+    [1.5, 1, 5, 12, 10],
+    [1.5, 9, 3, -12, 0],
+  ]);
+  // The inputs are uploaded, not computed: the one dispatch is the program's.
+  expect(dispatches).toBe(1);
+});
+
+it('folds a grid larger than the device allows in one dimension', async () => {
+  // 65,535 workgroups of 64 threads is WebGPU's default limit per dimension; this needs two rows of them.
+  const { got, want } = await run(65535 * 64 + 1000, 0.5);
+  expect(got[0].length).toBe(want[0].length);
+  const wrong = got.map((g, o) => g.findIndex((x, i) => x !== want[o][i]));
+  expect(wrong).toEqual([-1, -1]);
+}, 60000);
+
+it('gives the same values when tf.profile times each dispatch', async () => {
+  const plain = await run(1000, -2);
+  let timed: { got: Float32Array[]; want: Float32Array[] } | undefined;
+  const info = await tf.profile(async () => {
+    timed = await run(1000, -2);
+  });
+  expect(info.kernels.map((k) => k.name)).toContain(KERNEL);
+  expect(timed?.got).toEqual(plain.want);
+  expect(plain.got).toEqual(plain.want);
+});
+
+it('leaves no tensor and no GPU memory behind, and an empty input gives empty outputs', async () => {
+  await run(5000, 1);
+  const before = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
+  for (let i = 0; i < 3; i++) await run(5000, 1);
+  const after = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
+  expect(after.numTensors).toBe(before.numTensors);
+  expect(after.numBytesInGPU).toBe(before.numBytesInGPU);
+  const { got } = await run(0, 1);
+  expect(got.map((g) => g.length)).toEqual([0, 0]);
+});
+
+it('names the program when its inputs are wrong', () => {
+  const a = tf.tensor1d([1, 2]);
+  const i = tf.tensor1d([1, 2], 'int32');
+  const backend = tf.backend();
+  try {
+    expect(() => runElementwise(backend, SPEC, [a], [2], [])).toThrow('test_sum_and_scaled_difference: 2 inputs (A,B), got 1');
+    expect(() => runElementwise(backend, SPEC, [a, i], [2], [])).toThrow('test_sum_and_scaled_difference: input B must be float32, got int32');
+  } finally {
+    tf.dispose([a, i]);
+  }
+});
