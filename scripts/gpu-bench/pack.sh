@@ -3,7 +3,7 @@
 # driver and Python with PyTorch but neither Node nor network: this Node binary, dist/ and configs/, the
 # production node_modules cut to the files Node loads (each TF.js package's Node bundle, Dawn's dawn.node
 # for linux-x64, sharp's native parts; not the Chromium, which only the software-GPU tests use), the
-# reference script of ../shared/tools and the official model code it times. About 40 MB; run.sh beside this
+# host-cost benchmark, the reference script of ../shared/tools and the official model code it times. About 40 MB; run.sh beside this
 # script runs everything there.
 #
 #   scripts/gpu-bench/pack.sh OFFICIAL_REPO_DIR OUT_DIR
@@ -25,6 +25,9 @@ app=$stage/app
 mkdir -p "$app/node_modules" "$stage/official/lib/models" "$stage/official/experiments/coco/hrnet"
 cp -r "$root/dist" "$root/configs" "$root/package.json" "$app/"
 find "$app/dist" \( -name '*.map' -o -name '*.d.ts' \) -delete
+# The host's share of a step (bench/webgpu-host.ts), bundled with the project code it imports.
+(cd "$root" && npx --no-install esbuild bench/webgpu-host.ts --bundle --platform=node --target=node20 \
+  --external:@tensorflow/* --external:webgpu --external:sharp --log-level=warning --outfile="$app/bench/webgpu-host.js")
 
 # The production dependency closure, each package cut to what Node loads.
 cd "$root"

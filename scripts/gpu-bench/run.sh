@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # On the GPU machine, in the folder pack.sh wrote: unpacks Node and the app into a temporary folder, then
-# measures on this GPU, one after the other, the official PyTorch HRNet-W32 256×192 (batch 32; TF32 off and
-# on) and `hrnet bench model --backend webgpu --batch 32` (training and inference images/s, the adapter
+# measures, one after the other, the host's share of a WebGPU step on this CPU (bench/webgpu-host.ts, Dawn's
+# Null backend: no GPU involved), and on this GPU the official PyTorch HRNet-W32 256×192 (batch 32; TF32 off
+# and on) and `hrnet bench model --backend webgpu --batch 32` (training and inference images/s, the adapter
 # named, the top kernels of one step). Everything printed is also written to RESULTS_DIR.
 #
 #   bash run.sh [RESULTS_DIR]        (default: ./results)
 #
 # BENCH_BATCH sets the batch of both (default 32), HRNET_BENCH_ARGS adds options to the project's bench (e.g.
-# "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 420); TORCH_BENCH=0 skips PyTorch, WEBGPU_BENCH=0
-# the project's bench.
+# "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 420); HOST_BENCH=0 skips the host's share,
+# TORCH_BENCH=0 PyTorch, WEBGPU_BENCH=0 the project's bench.
 #
 # MAIN_JOB=1 then trains the main job on WebGPU (`hrnet train` with no config: the synthetic dataset is rendered
 # first) and writes its output, metrics.jsonl and curves.png to RESULTS_DIR/main-job; MAIN_JOB_TIMEOUT bounds it
@@ -27,7 +28,8 @@ if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nv_icd" ]; then 
 has_loader() {
   ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' && return 0
   local d
-  for d in ${LD_LIBRARY_PATH//:/ }; do [ -e "$d/libvulkan.so.1" ] && return 0; done
+  local IFS=:
+  for d in ${LD_LIBRARY_PATH:-}; do [ -e "$d/libvulkan.so.1" ] && return 0; done
   return 1
 }
 has_loader || echo "run.sh: no Vulkan loader (libvulkan.so.1) on the library path; Dawn will find no GPU" >&2
@@ -38,6 +40,9 @@ has_loader || echo "run.sh: no Vulkan loader (libvulkan.so.1) on the library pat
   nproc
 } | tee "$res/machine.txt"
 
+if [ "${HOST_BENCH:-1}" != 0 ]; then
+  (cd "$work/app" && timeout 240 "$work/node" bench/webgpu-host.js 3) 2>&1 | tee "$res/webgpu-host.txt"
+fi
 if [ "${TORCH_BENCH:-1}" != 0 ]; then
   (cd "$work" && PYTHONUNBUFFERED=1 timeout 300 python3 torch_hrnet_bench.py --official official --device cuda --batch "${BENCH_BATCH:-32}" --steps 10 --tf32 both) 2>&1 | tee "$res/torch.txt"
 fi

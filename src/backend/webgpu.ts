@@ -190,12 +190,17 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   if (tf.findBackendFactory(TF_BACKEND) !== null) tf.removeBackend(TF_BACKEND);
   tf.registerBackend(TF_BACKEND, () => backend, 0);
   // Before any device backend of replicas copies the `webgpu` kernels.
-  registerWebGpuAdamKernel();
-  registerWebGpuBatchNormKernels();
-  registerWebGpuConvFilterGradKernel();
+  registerWebGpuKernels();
   registered = { tfBackend: TF_BACKEND, adapter: description };
   registeredDevice = device;
   return registered;
+}
+
+/** Registers the project's kernels for TF.js's WebGPU backend (`webgpu`): Adam, BatchNorm, the filter gradient. Idempotent. */
+export function registerWebGpuKernels(): void {
+  registerWebGpuAdamKernel();
+  registerWebGpuBatchNormKernels();
+  registerWebGpuConvFilterGradKernel();
 }
 
 /** A device of its own and TF.js's WebGPU backend on it, not yet registered. */
