@@ -1,6 +1,7 @@
 /**
- * What the project's WebGPU kernels share: the part of TF.js's WebGPU backend they call, and a program of one
- * thread per output value, given as the WGSL of its body (the shape of program `runWebGPUProgram` reads).
+ * What the project's WebGPU kernels share: programs given as the WGSL of their body (one thread per output value,
+ * or per element with several outputs), recorded into the pass of TF.js's WebGPU backend as TF.js records its own
+ * programs, and the freeing of intermediates.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -12,21 +13,19 @@ export interface ProgramUniform {
 
 /** The subset of TF.js's WebGPU backend the project's kernels call. */
 export interface WebGpuKernelBackend {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: tf.DataType, uniforms: ProgramUniform[]): tf.TensorInfo;
   disposeData(dataId: object): boolean;
 }
 
-/** What a {@link PerOutputProgram} computes. */
+/** What a {@link runPerOutput} program computes. */
 export interface PerOutputSpec {
   /** Names the compiled pipeline: equal keys must mean equal WGSL (shapes and sizes come as uniforms). */
   key: string;
   /**
-   * Input buffers in binding order. The shader must read every one: with TF.js's `layout: 'auto'` an input it
-   * does not read loses its binding and the dispatch fails. `Out` is no input name: its uniform `outShape` is the
-   * output's.
+   * Input buffers in binding order. The shader must read every one: with `layout: 'auto'` an input it does not
+   * read loses its binding and the dispatch fails. `Out` is no input name: it is the output.
    */
   inputs: string[];
-  /** WGSL fields of the uniforms (e.g. `rows : i32, eps : f32,`); the values are passed to `runWebGPUProgram`. */
+  /** WGSL fields of the uniforms (e.g. `rows : i32, eps : f32,`); the values are passed to {@link runPerOutput}. */
   uniforms: string;
   outputShape: number[];
   /** WGSL statements computing output `index` (already bounds-checked) and writing it with `setOutputAtIndex`. */
@@ -35,44 +34,24 @@ export interface PerOutputSpec {
   helpers?: string;
 }
 
-const WORKGROUP = 64;
-
-/** A WebGPU program of TF.js with one thread per output value. */
-export class PerOutputProgram {
-  readonly variableNames: string[];
-  readonly uniforms: string;
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly size = true;
-  readonly outputShape: number[];
-  readonly dispatchLayout: { x: number[] };
-  /** TF.js reshapes it where it exceeds the device's workgroups per dimension. */
-  dispatch: [number, number, number];
-  readonly shaderKey: string;
-
-  constructor(private readonly spec: PerOutputSpec) {
-    this.variableNames = spec.inputs;
-    this.uniforms = spec.uniforms;
-    this.outputShape = spec.outputShape;
-    this.dispatchLayout = { x: spec.outputShape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape(spec.outputShape) / WORKGROUP), 1, 1];
-    this.shaderKey = `hrnet_${spec.key}`;
-  }
-
-  getUserCode(): string {
-    return `
-      ${this.spec.helpers ?? ''}
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${this.spec.body}
-        }
-      }
-    `;
-  }
-}
-
-/** Runs `spec` on `inputs` with `uniforms`: a float32 output of `spec.outputShape`. */
+/** Runs `spec` on `inputs` with `uniforms`: a float32 output of `spec.outputShape`, one thread per value. */
 export function runPerOutput(backend: WebGpuKernelBackend, spec: PerOutputSpec, inputs: tf.TensorInfo[], uniforms: ProgramUniform[]): tf.TensorInfo {
-  return backend.runWebGPUProgram(new PerOutputProgram(spec), inputs, 'float32', uniforms);
+  const [out] = runElementwise(
+    backend,
+    {
+      key: `perOutput_${spec.key}`,
+      inputs: spec.inputs,
+      outputs: ['Out'],
+      uniforms: spec.uniforms,
+      helpers: `${spec.helpers ?? ''}
+        fn setOutputAtIndex(i : i32, value : f32) { Out[i] = value; }`,
+      body: spec.body,
+    },
+    inputs,
+    spec.outputShape,
+    uniforms,
+  );
+  return out;
 }
 
 /** Runs `body` with a function that collects intermediate results, and frees them whatever happens. */
@@ -104,6 +83,8 @@ export interface ElementwiseSpec {
   uniforms: string;
   /** WGSL statements for element `index` (an i32 below `uniforms.size`), e.g. `Out[index] = A[index] * 2.0;`. */
   body: string;
+  /** WGSL functions the body calls. */
+  helpers?: string;
 }
 
 /** A WebGPU compute pass encoder, as far as {@link runElementwise} uses it. */
@@ -146,6 +127,9 @@ interface WebGpuBackendInternals {
   getQueryTime(): Promise<number>;
 }
 
+/** Threads of a workgroup. */
+const WORKGROUP = 64;
+
 /** The WGSL of an {@link ElementwiseSpec}: one thread per element, the grid folded into two dimensions. */
 function elementwiseShader(spec: ElementwiseSpec): string {
   const buffers = [
@@ -156,6 +140,7 @@ function elementwiseShader(spec: ElementwiseSpec): string {
     struct Uniforms { size : i32, ${spec.uniforms} };
     ${buffers.join('\n    ')}
     @group(0) @binding(${spec.outputs.length + spec.inputs.length}) var<uniform> uniforms : Uniforms;
+    ${spec.helpers ?? ''}
     @compute @workgroup_size(${WORKGROUP}, 1, 1)
     fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) groups : vec3<u32>) {
       let index = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
@@ -182,14 +167,16 @@ export function runElementwise(backend: object, spec: ElementwiseSpec, inputs: t
     return outputs;
   }
   for (const t of [...outputs, ...inputs]) b.uploadToGPU(t.dataId);
+  // The pipeline with its bind group layout (asking the pipeline for it costs a call into Dawn each time).
   const key = `hrnet_elementwise_${spec.key}`;
   if (!(key in b.pipelineCache)) {
     const module = b.device.createShaderModule({ code: elementwiseShader(spec) });
-    b.pipelineCache[key] = b.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const compiled = b.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    b.pipelineCache[key] = { pipeline: compiled, layout: compiled.getBindGroupLayout(0) };
   }
-  const pipeline = b.pipelineCache[key] as { getBindGroupLayout(i: number): unknown };
+  const { pipeline, layout } = b.pipelineCache[key] as { pipeline: unknown; layout: unknown };
   const resources = [...[...outputs, ...inputs].map((t) => b.tensorToBinding(t)), b.makeUniforms([{ type: 'int32', data: [size] }, ...uniforms])];
-  const bindGroup = b.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: resources.map((resource, binding) => ({ binding, resource })) });
+  const bindGroup = b.device.createBindGroup({ layout, entries: resources.map((resource, binding) => ({ binding, resource })) });
   for (const t of [...inputs, ...outputs]) b.commandQueueOwnedIds.add(t.dataId);
   const groups = Math.ceil(size / WORKGROUP);
   const x = Math.min(groups, b.device.limits.maxComputeWorkgroupsPerDimension);
