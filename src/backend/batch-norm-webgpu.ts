@@ -24,7 +24,7 @@ import {
   checkStatsShape,
   kernelInput,
 } from './batch-norm-kernel';
-import { PerOutputSpec, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { orderedSum, PerOutputSpec, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
 const RUN = 48;
@@ -35,32 +35,27 @@ const SIZE_UNIFORMS = 'rows : i32, channels : i32, block : i32, runLength : i32,
 type ProgramSpec = Omit<PerOutputSpec, 'uniforms'>;
 
 /**
- * WGSL of one block's partial of a channel sum: `part` = the sum, over the rows of block `blk`, of `term(r)` (an
- * f32 expression of row `r` and channel `ch`), in runs of `uniforms.runLength` rows, each run from zero in row
+ * WGSL of one block's partial of a channel sum: \`part\` = the sum, over the rows of block \`blk\`, of \`term(r)\` (an
+ * f32 expression of row r and channel \`ch\`), in runs of \`uniforms.runLength\` rows, each run from zero in row
  * order, the runs added in order.
  */
-function blockPartial(term: string): string {
+function blockPartial(term: (row: string) => string): string {
   return `
     var part = 0.0;
-    let r0 = blk * uniforms.block;
+    let rowStart = blk * uniforms.block;
     for (var q0 = 0; q0 < uniforms.block; q0 = q0 + uniforms.runLength) {
       let q1 = min(q0 + uniforms.runLength, uniforms.block);
       var run = 0.0;
-      for (var r = r0 + q0; r < r0 + q1; r = r + 1) {
-        run = run + ${term};
-      }
+      ${orderedSum('run', 'rowStart + q0', 'rowStart + q1', term, 'r')}
       part = part + run;
     }`;
 }
 
-/** WGSL of a channel's total: the partials `[blocks, channels]` of buffer `name` (from row `offset`) summed in order. */
-function totalOf(name: string, offset: string): string {
+/** WGSL of \`total\`: the partials \`[blocks, channels]\` of buffer \`name\` (from row \`offset\`) of channel \`ch\`, summed in order. */
+function totalOf(name: string, offset: string, total = 'total', v = 'b'): string {
   return `
-    var total = 0.0;
-    let blocks = uniforms.rows / uniforms.block;
-    for (var b = 0; b < blocks; b = b + 1) {
-      total = total + ${name}[(${offset} + b) * uniforms.channels + ch];
-    }`;
+    var ${total} = 0.0;
+    ${orderedSum(total, '0', 'uniforms.rows / uniforms.block', (b) => `${name}[(${offset} + ${b}) * uniforms.channels + ch]`, v)}`;
 }
 
 /** The output gradient through the ReLU: dy where out > 0, else dy times 0 (batch_norm.c's relu_grad). */
@@ -105,7 +100,7 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
   const relu = a.relu;
   return withTemps(backend, (temp) => {
     const sums = temp(
-      run(backend, { key: 'sum', inputs: ['Y'], outputShape: [blocks, s.c], body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${blockPartial('Y[r * uniforms.channels + ch]')} setOutputAtIndex(index, part);` }, [y], s),
+      run(backend, { key: 'sum', inputs: ['Y'], outputShape: [blocks, s.c], body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${blockPartial((r) => `Y[${r} * uniforms.channels + ch]`)} setOutputAtIndex(index, part);` }, [y], s),
     );
     const mean = temp(
       run(backend, { key: 'mean', inputs: ['Part'], outputShape: [s.c], body: `let ch = index; ${totalOf('Part', '0')} setOutputAtIndex(index, total / f32(uniforms.rows));` }, [sums], s),
@@ -118,7 +113,7 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
           inputs: ['Y', 'Mean'],
           outputShape: [blocks, s.c],
           helpers: 'fn sq(v : f32) -> f32 { return v * v; }',
-          body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; let mu = Mean[ch]; ${blockPartial('sq(Y[r * uniforms.channels + ch] - mu)')} setOutputAtIndex(index, part);`,
+          body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; let mu = Mean[ch]; ${blockPartial((r) => `sq(Y[${r} * uniforms.channels + ch] - mu)`)} setOutputAtIndex(index, part);`,
         },
         [y, mean],
         s,
@@ -192,7 +187,7 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
           helpers: `fn term(i : i32, withXhat : bool) -> f32 { let g = ${reluGrad(relu)}; return select(g, g * Xhat[i], withXhat); }`,
           body: `let perQuantity = (uniforms.rows / uniforms.block) * uniforms.channels;
             let q = index / perQuantity; let blk = (index % perQuantity) / uniforms.channels; let ch = index % uniforms.channels;
-            ${blockPartial('term(r * uniforms.channels + ch, q == 0)')} setOutputAtIndex(index, part);`,
+            ${blockPartial((r) => `term(${r} * uniforms.channels + ch, q == 0)`)} setOutputAtIndex(index, part);`,
         },
         p.tensors,
         s,
@@ -207,10 +202,8 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
         outputs: ['DGamma', 'DBeta'],
         uniforms: 'rows : i32, channels : i32, block : i32,',
         body: `let ch = index; let blocks = uniforms.rows / uniforms.block;
-          var dgamma = 0.0;
-          for (var b = 0; b < blocks; b = b + 1) { dgamma = dgamma + Part[b * uniforms.channels + ch]; }
-          var dbeta = 0.0;
-          for (var b = 0; b < blocks; b = b + 1) { dbeta = dbeta + Part[(blocks + b) * uniforms.channels + ch]; }
+          ${totalOf('Part', '0', 'dgamma', 'b')}
+          ${totalOf('Part', 'blocks', 'dbeta', 'bb')}
           DGamma[index] = dgamma;
           DBeta[index] = dbeta;`,
       },

@@ -10,7 +10,7 @@
  * The chunks depend on the shapes alone, so the sums, and the gradients, are the same on every run and device.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PerOutputSpec, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { orderedSum, PerOutputSpec, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Products a thread of the first pass sums, at least (whole rows of the output). */
 const PRODUCTS_PER_THREAD = 256;
@@ -57,6 +57,7 @@ function chunkSums(outputShape: number[]): PerOutputSpec {
           var yC1 = -1;
           if (c1 >= 0) { yC1 = min(uniforms.outWidth - 1, c1 / uniforms.strideWidth); }
           let xStep = uniforms.strideWidth * uniforms.inChannels;
+          let dStep = uniforms.outChannels;
           var sum = 0.0;
           let r1 = min(uniforms.rows, (chunk + 1) * uniforms.rowsPerChunk);
           for (var row = chunk * uniforms.rowsPerChunk; row < r1; row = row + 1) {
@@ -68,10 +69,21 @@ function chunkSums(outputShape: number[]): PerOutputSpec {
             }
             var xi = ((b * uniforms.inHeight + xR) * uniforms.inWidth + (wC + yC0 * uniforms.strideWidth - uniforms.padLeft)) * uniforms.inChannels + d1;
             var di = (row * uniforms.outWidth + yC0) * uniforms.outChannels + d2;
-            for (var yC = yC0; yC <= yC1; yC = yC + 1) {
+            // Four products computed before they are added (four loads in flight), the sum in column order.
+            var yC = yC0;
+            for (; yC + 3 <= yC1; yC = yC + 4) {
+              let p0 = X[xi] * Dy[di];
+              let p1 = X[xi + xStep] * Dy[di + dStep];
+              let p2 = X[xi + 2 * xStep] * Dy[di + 2 * dStep];
+              let p3 = X[xi + 3 * xStep] * Dy[di + 3 * dStep];
+              sum = sum + p0; sum = sum + p1; sum = sum + p2; sum = sum + p3;
+              xi = xi + 4 * xStep;
+              di = di + 4 * dStep;
+            }
+            for (; yC <= yC1; yC = yC + 1) {
               sum = sum + X[xi] * Dy[di];
               xi = xi + xStep;
-              di = di + uniforms.outChannels;
+              di = di + dStep;
             }
           }
           setOutputAtIndex(index, sum);`,
@@ -87,9 +99,7 @@ function chunkTotals(filterShape: number[]): PerOutputSpec {
     outputShape: filterShape,
     body: `
           var total = 0.0;
-          for (var c = 0; c < uniforms.chunks; c = c + 1) {
-            total = total + Part[c * uniforms.filterSize + index];
-          }
+          ${orderedSum('total', '0', 'uniforms.chunks', (c) => `Part[${c} * uniforms.filterSize + index]`, 'c')}
           setOutputAtIndex(index, total);`,
   };
 }

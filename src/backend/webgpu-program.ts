@@ -54,6 +54,25 @@ export function runPerOutput(backend: WebGpuKernelBackend, spec: PerOutputSpec, 
   return out;
 }
 
+/** Terms of a sum computed before any of them is added (see {@link orderedSum}). */
+const UNROLL = 8;
+
+/**
+ * WGSL adding `term(i)` to `acc` for i from `from` up to `to`, in order of i. The terms are computed eight at a
+ * time before they are added, so a GPU thread has eight loads in flight instead of one; the additions are the
+ * same, in the same order, so the sum is the same to the bit.
+ * @param v the loop variable's name (distinct per loop in one program)
+ */
+export function orderedSum(acc: string, from: string, to: string, term: (i: string) => string, v: string): string {
+  const ks = Array.from({ length: UNROLL }, (_, k) => k);
+  const computed = ks.map((k) => `let ${v}Term${k} = ${term(k === 0 ? v : `(${v} + ${k})`)};`).join(' ');
+  const added = ks.map((k) => `${acc} = ${acc} + ${v}Term${k};`).join(' ');
+  return `
+    var ${v} = ${from};
+    for (; ${v} + ${UNROLL} <= ${to}; ${v} = ${v} + ${UNROLL}) { ${computed} ${added} }
+    for (; ${v} < ${to}; ${v} = ${v} + 1) { ${acc} = ${acc} + ${term(v)}; }`;
+}
+
 /** Runs `body` with a function that collects intermediate results, and frees them whatever happens. */
 export function withTemps<T>(backend: WebGpuKernelBackend, body: (temp: (t: tf.TensorInfo) => tf.TensorInfo) => T): T {
   const temps: tf.TensorInfo[] = [];

@@ -10,13 +10,15 @@ import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { BatchNorm2d, BN_EPS, Conv2d, ParamStore, channelSumBlock, convBnTrain, seededInitializer } from '../../src/model/nn';
 
-// One block (m ≤ 64, m prime), blocks of 24 rows, blocks of 64 (longer than a run), twelve channels.
+// One block (m ≤ 64, m prime), blocks of 24 rows, blocks of 64 (longer than a run), twelve channels, and 22
+// blocks of 13 rows (neither a multiple of the eight terms the shaders load at a time).
 const CASES: [number, number][] = [
   [50, 8],
   [61, 4],
   [768, 32],
   [2 * 64 * 48, 8],
   [2 * 8 * 8, 12],
+  [2 * 11 * 13, 8],
 ];
 
 /** The six outputs of a forward and its gradient on seeded inputs (the same values on every backend). */
