@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWebGpuAdamKernel } from './adam-kernel';
 import { registerWebGpuBatchNormKernels } from './batch-norm-webgpu';
 import { registerWebGpuConvFilterGradKernel } from './conv-filter-grad-webgpu';
+import { registerWebGpuSumReluKernels } from './sum-relu-webgpu';
 import { requireOptional } from './optional';
 import { useNpmSwiftShader, wantsNpmSwiftShader } from './vulkan-driver';
 
@@ -196,11 +197,12 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   return registered;
 }
 
-/** Registers the project's kernels for TF.js's WebGPU backend (`webgpu`): Adam, BatchNorm, the filter gradient. Idempotent. */
+/** Registers the project's kernels for TF.js's WebGPU backend (`webgpu`): Adam, BatchNorm, the filter gradient, sum + ReLU. Idempotent. */
 export function registerWebGpuKernels(): void {
   registerWebGpuAdamKernel();
   registerWebGpuBatchNormKernels();
   registerWebGpuConvFilterGradKernel();
+  registerWebGpuSumReluKernels();
 }
 
 /** A device of its own and TF.js's WebGPU backend on it, not yet registered. */

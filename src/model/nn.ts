@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConvInit } from '../config/schema';
 import { BATCH_NORM_RUNNING_STATS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, type BatchNormRunningStatsAttrs, type BatchNormTrainAttrs } from '../backend/batch-norm-kernel';
+import { RELU_GRAD, SUM_RELU, SUM_RELU_MAX_INPUTS, type SumReluAttrs } from '../backend/sum-relu-webgpu';
 import type { GraphValue, NetworkGraph } from './graph';
 
 /** PyTorch's BatchNorm defaults, used by every BN of the official model. */
@@ -511,12 +512,19 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
 
 /**
  * `ReLU(x₀ + x₁ + …)`: the residual and fuse sums. In train mode one op whose gradient (the
- * output's ReLU mask times dy, for every input) uses the saved output.
+ * output's ReLU mask times dy, for every input) uses the saved output. On a backend with the
+ * one-dispatch kernels (WebGPU: backend/sum-relu-webgpu.ts) the forward and the mask are one kernel each.
  */
 export function sumRelu(xs: tf.Tensor4D[], opts: ForwardOptions): tf.Tensor4D {
   if (xs.length === 0) throw new Error('sumRelu: no inputs');
+  // The backend's one-dispatch kernels where it has them (WebGPU), for inputs of one shape.
+  const backend = tf.getBackend();
+  const fused =
+    tf.getKernel(SUM_RELU, backend) !== undefined && xs.length <= SUM_RELU_MAX_INPUTS && xs.every((x) => tf.util.arraysEqual(x.shape, xs[0].shape));
   const plain = (ts: tf.Tensor[]): tf.Tensor4D =>
-    tf.tidy(() => tf.relu(ts.slice(1).reduce<tf.Tensor>((acc, t) => tf.add(acc, t), ts[0])) as tf.Tensor4D);
+    fused
+      ? (tf.engine().runKernel(SUM_RELU, Object.fromEntries(ts.map((t, i) => [`x${i}`, t])), { n: ts.length } satisfies SumReluAttrs as unknown as tf.NamedAttrMap) as tf.Tensor4D)
+      : tf.tidy(() => tf.relu(ts.slice(1).reduce<tf.Tensor>((acc, t) => tf.add(acc, t), ts[0])) as tf.Tensor4D);
   if (!opts.training) return plain(xs);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const inputs = args.slice(0, xs.length) as tf.Tensor[];
@@ -525,7 +533,7 @@ export function sumRelu(xs: tf.Tensor4D[], opts: ForwardOptions): tf.Tensor4D {
     save([value]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       try {
-        const g = tf.tidy(() => tf.mul(dy, tf.step(saved[0])));
+        const g = fused ? (tf.engine().runKernel(RELU_GRAD, { dy, out: saved[0] }) as tf.Tensor) : tf.tidy(() => tf.mul(dy, tf.step(saved[0])));
         // One tensor object per input: the engine stores each as a separate gradient.
         return inputs.map((_, i) => (i === 0 ? g : g.clone()));
       } finally {
