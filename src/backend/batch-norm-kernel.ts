@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapBatchNorm } from './heap-kernels';
-import { KernelCalls } from './kernel-calls';
+import { KernelCalls, kernelInput } from './kernel-calls';
 
 /** Kernel name of the forward: inputs `y` [m, c], `gamma`, `beta` [c]; outputs out, xhat [m, c] and stats [3, c] (mean, biased var, gamma/√(var+ε)). */
 export const BATCH_NORM_TRAIN = 'HRNetBatchNormTrain';
@@ -42,13 +42,6 @@ export interface BatchNormRunningStatsAttrs {
   momentum: number;
   /** Positions the statistics were taken over (N·H·W). */
   count: number;
-}
-
-/** Input `name` of a call of `kernel`; throws naming both when it is missing. */
-export function kernelInput(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
-  return t;
 }
 
 /** Throws unless `stats` is the [3, c] statistics of a forward over `c` channels. */

@@ -22,8 +22,8 @@ import {
   BatchNormRunningStatsAttrs,
   BatchNormTrainAttrs,
   checkStatsShape,
-  kernelInput,
 } from './batch-norm-kernel';
+import { kernelInput } from './kernel-calls';
 import { orderedSum, PerOutputSpec, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
@@ -120,19 +120,21 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
       ),
     );
     // stats [3, c]: mean, biased variance, α = γ / √(var + ε).
-    const stats = run(
-      backend,
-      {
-        key: 'stats',
-        inputs: ['Part', 'Mean', 'Gamma'],
-        outputShape: [3, s.c],
-        body: `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')}
-          let v = total / f32(uniforms.rows);
-          let alpha = Gamma[ch] * (1.0 / sqrt(v + uniforms.eps));
-          setOutputAtIndex(index, select(select(alpha, v, row == 1), Mean[ch], row == 0));`,
-      },
-      [squares, mean, gamma],
-      s,
+    const stats = temp(
+      run(
+        backend,
+        {
+          key: 'stats',
+          inputs: ['Part', 'Mean', 'Gamma'],
+          outputShape: [3, s.c],
+          body: `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')}
+            let v = total / f32(uniforms.rows);
+            let alpha = Gamma[ch] * (1.0 / sqrt(v + uniforms.eps));
+            setOutputAtIndex(index, select(select(alpha, v, row == 1), Mean[ch], row == 0));`,
+        },
+        [squares, mean, gamma],
+        s,
+      ),
     );
     // out = y·α + (β − μα), the shift rounded before the sum as batch_norm.c rounds it; x̂ = (y − μ)·(1/√(var + ε)).
     const [out, xhat] = runElementwise(
@@ -157,7 +159,7 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
         { type: 'int32', data: [s.c] },
         { type: 'float32', data: [s.eps] },
       ],
-    );
+    ).map(temp);
     return [out, xhat, stats];
   });
 }
@@ -210,20 +212,22 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
       [parts],
       [s.c],
       [s.m, s.c, s.block].map((x) => ({ type: 'int32' as const, data: [x] })),
-    );
+    ).map(temp);
     const d = withOut(['Dy', 'Xhat', 'Stats', 'DGamma', 'DBeta'], [dy, xhat, stats, dgamma, dbeta]);
-    const dconv = run(
-      backend,
-      {
-        key: `dconv${relu ? '_relu' : ''}`,
-        inputs: d.names,
-        outputShape: [s.m, s.c],
-        body: `let i = index; let ch = index % uniforms.channels; let rows = f32(uniforms.rows);
-          let inner = (${reluGrad(relu)} - DBeta[ch] / rows) - Xhat[i] * (DGamma[ch] / rows);
-          setOutputAtIndex(index, inner * Stats[2 * uniforms.channels + ch]);`,
-      },
-      d.tensors,
-      s,
+    const dconv = temp(
+      run(
+        backend,
+        {
+          key: `dconv${relu ? '_relu' : ''}`,
+          inputs: d.names,
+          outputShape: [s.m, s.c],
+          body: `let i = index; let ch = index % uniforms.channels; let rows = f32(uniforms.rows);
+            let inner = (${reluGrad(relu)} - DBeta[ch] / rows) - Xhat[i] * (DGamma[ch] / rows);
+            setOutputAtIndex(index, inner * Stats[2 * uniforms.channels + ch]);`,
+        },
+        d.tensors,
+        s,
+      ),
     );
     return [dconv, dgamma, dbeta];
   });

@@ -138,7 +138,7 @@ function filterGradKernel(stock: tf.KernelFunc): tf.KernelFunc {
     if (chunks === 1) return runPerOutput(backend, chunkSums(info.filterShape), [x, dy], uniforms);
     return withTemps(backend, (temp) => {
       const parts = temp(runPerOutput(backend, chunkSums([chunks, filterSize]), [x, dy], uniforms));
-      return runPerOutput(backend, chunkTotals(info.filterShape), [parts], uniforms);
+      return temp(runPerOutput(backend, chunkTotals(info.filterShape), [parts], uniforms));
     });
   };
 }

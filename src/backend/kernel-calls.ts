@@ -6,6 +6,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapConv } from './heap-kernels';
 
+/** Input `name` of a call of `kernel`; throws naming both when it is missing. */
+export function kernelInput(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t === undefined) throw new Error(`${kernel}: missing input '${name}'`);
+  return t;
+}
+
 /** What the WASM backend offers for writing results in place. */
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;

@@ -5,7 +5,7 @@
  * order). The model (`sumRelu` in model/nn.ts) uses them where they are registered and the ops elsewhere.
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelInput } from './batch-norm-kernel';
+import { kernelInput } from './kernel-calls';
 import { runElementwise } from './webgpu-program';
 
 /** Kernel name of the forward: inputs `x0`, `x1`, … of one shape; output their sum, in order, through a ReLU. */

@@ -16,22 +16,12 @@ export interface WebGpuKernelBackend {
   disposeData(dataId: object): boolean;
 }
 
-/** What a {@link runPerOutput} program computes. */
-export interface PerOutputSpec {
-  /** Names the compiled pipeline: equal keys must mean equal WGSL (shapes and sizes come as uniforms). */
-  key: string;
-  /**
-   * Input buffers in binding order. The shader must read every one: with `layout: 'auto'` an input it does not
-   * read loses its binding and the dispatch fails. `Out` is no input name: it is the output.
-   */
-  inputs: string[];
-  /** WGSL fields of the uniforms (e.g. `rows : i32, eps : f32,`); the values are passed to {@link runPerOutput}. */
-  uniforms: string;
+/**
+ * What a {@link runPerOutput} program computes: one output of `outputShape`, which the body writes with
+ * `setOutputAtIndex(index, value)` (`Out` is no input name: it is the output).
+ */
+export interface PerOutputSpec extends Omit<ElementwiseSpec, 'outputs'> {
   outputShape: number[];
-  /** WGSL statements computing output `index` (already bounds-checked) and writing it with `setOutputAtIndex`. */
-  body: string;
-  /** WGSL functions the body calls. */
-  helpers?: string;
 }
 
 /** Runs `spec` on `inputs` with `uniforms`: a float32 output of `spec.outputShape`, one thread per value. */
@@ -73,16 +63,22 @@ export function orderedSum(acc: string, from: string, to: string, term: (i: stri
     for (; ${v} < ${to}; ${v} = ${v} + 1) { ${acc} = ${acc} + ${term(v)}; }`;
 }
 
-/** Runs `body` with a function that collects intermediate results, and frees them whatever happens. */
-export function withTemps<T>(backend: WebGpuKernelBackend, body: (temp: (t: tf.TensorInfo) => tf.TensorInfo) => T): T {
+/**
+ * Runs `body` with a function `temp` that collects the results it makes. Those it returns are the caller's; the
+ * others are freed, and all of them when `body` throws.
+ */
+export function withTemps<T extends tf.TensorInfo | tf.TensorInfo[]>(backend: WebGpuKernelBackend, body: (temp: (t: tf.TensorInfo) => tf.TensorInfo) => T): T {
   const temps: tf.TensorInfo[] = [];
+  let kept: tf.TensorInfo[] = [];
   try {
-    return body((t) => {
+    const result = body((t) => {
       temps.push(t);
       return t;
     });
+    kept = Array.isArray(result) ? result : [result];
+    return result;
   } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
+    for (const t of temps) if (!kept.includes(t)) backend.disposeData(t.dataId);
   }
 }
 
@@ -94,7 +90,10 @@ export function withTemps<T>(backend: WebGpuKernelBackend, body: (temp: (t: tf.T
 export interface ElementwiseSpec {
   /** Names the compiled pipeline: equal keys must mean equal WGSL. */
   key: string;
-  /** Input buffers (`array<f32>`), in the order of the tensors passed. The body must read every one. */
+  /**
+   * Input buffers (`array<f32>`), in the order of the tensors passed. The body must read every one: with
+   * `layout: 'auto'` an input it does not read loses its binding and the dispatch fails.
+   */
   inputs: string[];
   /** Output buffers (`array<f32>`), in the order of the results. The body must write every one. */
   outputs: string[];
@@ -118,7 +117,7 @@ interface PassEncoder {
  * {@link runElementwise} uses to record a dispatch as `recordAndSubmit` records one: the same command encoder,
  * compute pass, batching of submits, ownership of buffers until a submit, and timestamp queries under `tf.profile`.
  */
-interface WebGpuBackendInternals {
+interface WebGpuBackendInternals extends WebGpuKernelBackend {
   device: {
     limits: { maxComputeWorkgroupsPerDimension: number };
     createShaderModule(d: { code: string }): unknown;
@@ -185,6 +184,17 @@ export function runElementwise(backend: object, spec: ElementwiseSpec, inputs: t
     for (const o of outputs) b.tensorMap.get(o.dataId).values = new Float32Array(0);
     return outputs;
   }
+  try {
+    recordElementwise(b, spec, inputs, outputs, size, uniforms);
+  } catch (err) {
+    for (const o of outputs) b.disposeData(o.dataId);
+    throw err;
+  }
+  return outputs;
+}
+
+/** Records the dispatch of {@link runElementwise} into the backend's pass. */
+function recordElementwise(b: WebGpuBackendInternals, spec: ElementwiseSpec, inputs: tf.TensorInfo[], outputs: tf.TensorInfo[], size: number, uniforms: ProgramUniform[]): void {
   for (const t of [...outputs, ...inputs]) b.uploadToGPU(t.dataId);
   // The pipeline with its bind group layout (asking the pipeline for it costs a call into Dawn each time).
   const key = `hrnet_elementwise_${spec.key}`;
@@ -220,5 +230,4 @@ export function runElementwise(backend: object, spec: ElementwiseSpec, inputs: t
     if (timed) (b.activeTimers as { name: string; query: Promise<number> }[]).push({ name: key, query: b.getQueryTime() });
     else b.submitQueue();
   }
-  return outputs;
 }

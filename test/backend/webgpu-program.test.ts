@@ -1,13 +1,13 @@
 /**
  * `runElementwise`, the one-dispatch program of several outputs the WebGPU kernels use (a software Vulkan driver
  * where there is no GPU): the values of every output, one dispatch a call, grids folded past the device's
- * workgroups per dimension, the same values under `tf.profile` (which times each dispatch), nothing left behind,
- * and errors that name the program.
+ * workgroups per dimension, the same values under `tf.profile` (which times each dispatch), nothing left behind
+ * (also when a call fails, and by `withTemps` but what it returns), and errors that name the program.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
-import { ElementwiseSpec, runElementwise } from '../../src/backend/webgpu-program';
+import { ElementwiseSpec, runElementwise, withTemps } from '../../src/backend/webgpu-program';
 
 const KERNEL = 'TestSumAndScaledDifference';
 
@@ -131,5 +131,39 @@ it('names the program when its inputs are wrong', () => {
     expect(() => runElementwise(backend, SPEC, [a, i], [2], [])).toThrow('test_sum_and_scaled_difference: input B must be float32, got int32');
   } finally {
     tf.dispose([a, i]);
+  }
+});
+
+it('frees its outputs when a call fails, and withTemps frees all but what its body returns', async () => {
+  const backend = tf.backend();
+  const a = tf.tensor1d([1, 2]);
+  const b = tf.tensor1d([3, 4]);
+  const k = [{ type: 'float32' as const, data: [1] }];
+  // Reading an input submits the queue, so that data freed after a dispatch is gone from the count.
+  const settledCount = async () => {
+    await a.data();
+    return backend.numDataIds();
+  };
+  try {
+    const before = await settledCount();
+    const gone = tf.tensor1d([5, 6]);
+    const freed = { dataId: gone.dataId, shape: gone.shape, dtype: gone.dtype };
+    gone.dispose();
+    expect(() => runElementwise(backend, SPEC, [a, freed], [2], k)).toThrow();
+    expect(await settledCount()).toBe(before);
+
+    const sum = withTemps(backend, (temp) => runElementwise(backend, SPEC, [a, b], [2], k).map(temp)[0]);
+    expect(await settledCount()).toBe(before + 1);
+    expect(Array.from((await backend.read(sum.dataId)) as Float32Array)).toEqual([4, 6]);
+    backend.disposeData(sum.dataId);
+    expect(() =>
+      withTemps(backend, (temp) => {
+        runElementwise(backend, SPEC, [a, b], [2], k).map(temp);
+        throw new Error('a later dispatch failed');
+      }),
+    ).toThrow('a later dispatch failed');
+    expect(await settledCount()).toBe(before);
+  } finally {
+    tf.dispose([a, b]);
   }
 });
