@@ -5,10 +5,11 @@
  * In TF.js ops a train-mode BatchNorm is some twenty dispatches forward and fifteen backward, four of its
  * channel sums matrix products with a ones vector. TF.js computes a product with few outputs as a workgroup
  * reduction (256 threads and eight barriers an output), which a software Vulkan driver executes slowly and
- * which sums in an order of its own. Here the forward is five dispatches and the gradient three, with no
+ * which sums in an order of its own. Here the forward is four dispatches and the gradient three, with no
  * barrier: one thread per block of rows and channel sums the block (in runs of 48 rows, each run summed in
- * row order and added in order, as batch_norm.c does), one thread per channel sums the block partials in
- * order, and element-wise passes apply the results (the output and x̂ in one). A third kernel updates the
+ * row order and added in order, as batch_norm.c does), threads sum the block partials of a channel in
+ * order (the mean inside the programs that use it), and element-wise passes apply the results (the output
+ * and x̂ in one). A third kernel updates the
  * running mean and variance in one dispatch instead of ten ops. The float32 operations are batch_norm.c's, in its
  * order, so the two backends compute the same BatchNorm: on a driver with IEEE division and square root
  * and no fused multiply-add (SwiftShader), to the bit (a test holds them to it). A GPU's shader compiler may
@@ -58,6 +59,15 @@ function totalOf(name: string, offset: string, total = 'total', v = 'b'): string
     ${orderedSum(total, '0', 'uniforms.rows / uniforms.block', (b) => `${name}[(${offset} + ${b}) * uniforms.channels + ch]`, v)}`;
 }
 
+/**
+ * WGSL of \`mu\`, channel \`ch\`'s mean from the block partials of its sum in buffer \`name\`. Each program that needs
+ * the mean computes it (a thread sums about √m partials, which stay in cache): the same additions in the same
+ * order give the same value in every thread, and a program of its own would cost a dispatch per BatchNorm.
+ */
+function meanOf(name: string): string {
+  return `${totalOf(name, '0', 'meanTotal', 'mb')} let mu = meanTotal / f32(uniforms.rows);`;
+}
+
 /** The output gradient through the ReLU: dy where out > 0, else dy times 0 (batch_norm.c's relu_grad). */
 const reluGrad = (relu: boolean) => (relu ? 'Dy[i] * select(0.0, 1.0, Output[i] > 0.0)' : 'Dy[i]');
 
@@ -102,20 +112,17 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
     const sums = temp(
       run(backend, { key: 'sum', inputs: ['Y'], outputShape: [blocks, s.c], body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${blockPartial((r) => `Y[${r} * uniforms.channels + ch]`)} setOutputAtIndex(index, part);` }, [y], s),
     );
-    const mean = temp(
-      run(backend, { key: 'mean', inputs: ['Part'], outputShape: [s.c], body: `let ch = index; ${totalOf('Part', '0')} setOutputAtIndex(index, total / f32(uniforms.rows));` }, [sums], s),
-    );
     const squares = temp(
       run(
         backend,
         {
           key: 'squares',
-          inputs: ['Y', 'Mean'],
+          inputs: ['Y', 'Sums'],
           outputShape: [blocks, s.c],
           helpers: 'fn sq(v : f32) -> f32 { return v * v; }',
-          body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; let mu = Mean[ch]; ${blockPartial((r) => `sq(Y[${r} * uniforms.channels + ch] - mu)`)} setOutputAtIndex(index, part);`,
+          body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${meanOf('Sums')} ${blockPartial((r) => `sq(Y[${r} * uniforms.channels + ch] - mu)`)} setOutputAtIndex(index, part);`,
         },
-        [y, mean],
+        [y, sums],
         s,
       ),
     );
@@ -125,14 +132,14 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
         backend,
         {
           key: 'stats',
-          inputs: ['Part', 'Mean', 'Gamma'],
+          inputs: ['Part', 'Sums', 'Gamma'],
           outputShape: [3, s.c],
-          body: `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')}
+          body: `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')} ${meanOf('Sums')}
             let v = total / f32(uniforms.rows);
             let alpha = Gamma[ch] * (1.0 / sqrt(v + uniforms.eps));
-            setOutputAtIndex(index, select(select(alpha, v, row == 1), Mean[ch], row == 0));`,
+            setOutputAtIndex(index, select(select(alpha, v, row == 1), mu, row == 0));`,
         },
-        [squares, mean, gamma],
+        [squares, sums, gamma],
         s,
       ),
     );

@@ -9,6 +9,7 @@ import { BATCH_NORM_RUNNING_STATS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } fro
 import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { BatchNorm2d, BN_EPS, Conv2d, ParamStore, channelSumBlock, convBnTrain, seededInitializer } from '../../src/model/nn';
+import { dispatchesOf } from '../helpers/dispatches';
 
 // One block (m ≤ 64, m prime), blocks of 24 rows, blocks of 64 (longer than a run), twelve channels, and 22
 // blocks of 13 rows (neither a multiple of the eight terms the shaders load at a time).
@@ -79,6 +80,37 @@ it.each(CASES)('give the WASM kernels\' values to the bit: m = %i, c = %i', asyn
     );
   }
 }, 60000);
+
+it('compute the forward in four dispatches, the gradient in three and the running statistics in one', async () => {
+  // Each dispatch costs the host a bind group, uniforms and the encoding, about what a small tensor costs the GPU.
+  const [m, c] = [2 * 64 * 48, 8];
+  const y = tf.randomNormal([m, c], 3, 2, 'float32', 1);
+  const gamma = tf.ones([c]);
+  const dy = tf.randomNormal([m, c], 0, 1, 'float32', 4);
+  const running = tf.zeros([c]);
+  const block = channelSumBlock(m);
+  expect(m / block).toBeGreaterThan(1);
+  const outputs: tf.Tensor[] = [];
+  /** The dispatches of one kernel call; its results (read, so that everything is encoded) join `outputs`. */
+  const dispatches = async (call: () => tf.Tensor[]) => {
+    const { result, dispatches: n } = await dispatchesOf(async () => {
+      const results = call();
+      await Promise.all(results.map((t) => t.data()));
+      return results;
+    });
+    outputs.push(...result);
+    return n;
+  };
+  try {
+    const forward = () => tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma, beta: gamma }, { relu: true, block, eps: BN_EPS }) as tf.Tensor[];
+    expect(await dispatches(forward)).toBe(4);
+    const [out, xhat, stats] = outputs;
+    expect(await dispatches(() => tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, xhat, stats, out }, { relu: true, block }) as tf.Tensor[])).toBe(3);
+    expect(await dispatches(() => tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, { mean: running, variance: running, stats }, { momentum: 0.1, count: m }) as tf.Tensor[])).toBe(1);
+  } finally {
+    tf.dispose([y, gamma, dy, running, ...outputs]);
+  }
+});
 
 it('leave no tensor and no GPU memory behind', async () => {
   await forwardAndGradient(768, 32, true);

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { ElementwiseSpec, runElementwise, withTemps } from '../../src/backend/webgpu-program';
+import { dispatchesOf } from '../helpers/dispatches';
 
 const KERNEL = 'TestSumAndScaledDifference';
 
@@ -36,22 +37,6 @@ afterAll(() => {
   tf.unregisterKernel(KERNEL, 'webgpu');
   disposeWebGpuBackend();
 });
-
-/** Counts the compute dispatches `work` encodes. */
-async function dispatchesOf<T>(work: () => Promise<T>): Promise<{ result: T; dispatches: number }> {
-  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder.prototype;
-  const original = proto.dispatchWorkgroups;
-  let dispatches = 0;
-  proto.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
-    dispatches++;
-    return original.apply(this, a);
-  };
-  try {
-    return { result: await work(), dispatches };
-  } finally {
-    proto.dispatchWorkgroups = original;
-  }
-}
 
 /** The two outputs for inputs of `size` elements, and the values the CPU computes in float32. */
 async function run(size: number, k: number): Promise<{ got: Float32Array[]; want: Float32Array[] }> {
