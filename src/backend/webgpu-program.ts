@@ -119,16 +119,16 @@ interface PassEncoder {
  */
 interface WebGpuBackendInternals extends WebGpuKernelBackend {
   device: {
-    limits: { maxComputeWorkgroupsPerDimension: number };
+    limits: { maxComputeWorkgroupsPerDimension: number; maxStorageBufferBindingSize: number };
     createShaderModule(d: { code: string }): unknown;
     createComputePipeline(d: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): { getBindGroupLayout(i: number): unknown };
     createBindGroup(d: { layout: unknown; entries: { binding: number; resource: unknown }[] }): unknown;
     createQuerySet(d: { type: 'timestamp'; count: number }): unknown;
   };
-  tensorMap: { get(dataId: object): { dtype: tf.DataType; values: unknown } };
+  tensorMap: { get(dataId: object): { dtype: tf.DataType; values: unknown; resource?: unknown } };
   pipelineCache: Record<string, unknown>;
   commandQueueOwnedIds: WeakSet<object>;
-  commandEncoder: { beginComputePass(d: object): PassEncoder };
+  commandEncoder: { beginComputePass(d: object): PassEncoder; copyBufferToBuffer(src: unknown, srcOffset: number, dst: unknown, dstOffset: number, size: number): void };
   computePassEncoder: PassEncoder | null;
   dispatchCountInPass: number;
   activeTimers: { name: string; query: Promise<number> }[] | null;
@@ -229,5 +229,61 @@ function recordElementwise(b: WebGpuBackendInternals, spec: ElementwiseSpec, inp
     b.endComputePassEncoder();
     if (timed) (b.activeTimers as { name: string; query: Promise<number> }[]).push({ name: key, query: b.getQueryTime() });
     else b.submitQueue();
+  }
+}
+
+/**
+ * Submits what the backend has recorded, as TF.js does every few dispatches: buffers freed since the last
+ * submit go back to TF.js's pool, where the next programs find them.
+ */
+export function submitRecorded(backend: object): void {
+  const b = backend as WebGpuBackendInternals;
+  // TF.js sets the encoder to null after each submit.
+  if ((b.commandEncoder as unknown) === null) return;
+  b.endComputePassEncoder();
+  b.submitQueue();
+}
+
+/** The most bytes one storage buffer binding of the backend's device may have. */
+export function maxBindingBytes(backend: object): number {
+  return (backend as WebGpuBackendInternals).device.limits.maxStorageBufferBindingSize;
+}
+
+/** A float32 tensor of `shape` with no values yet (its buffer is allocated when a program or copy writes it). */
+export function emptyTensor(backend: object, shape: number[]): tf.TensorInfo {
+  return (backend as WebGpuBackendInternals).makeTensorInfo(shape, 'float32');
+}
+
+/** A copy of `length` float32 values from `from` at element `fromOffset` to `to` at element `toOffset`. */
+export interface BufferCopy {
+  from: tf.TensorInfo;
+  fromOffset: number;
+  to: tf.TensorInfo;
+  toOffset: number;
+  length: number;
+}
+
+/**
+ * Records `copies` into the backend's command encoder, between compute passes, as TF.js records its own buffer
+ * copies: the queue runs them in order with the dispatches around them, and the buffers stay the queue's until
+ * the next submit. A copy costs the host a few microseconds and no bind group.
+ */
+export function recordCopies(backend: object, copies: BufferCopy[]): void {
+  const b = backend as WebGpuBackendInternals;
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  for (const c of copies) {
+    for (const t of [c.from, c.to]) {
+      if (t.dtype !== 'float32') throw new Error(`recordCopies: tensors must be float32, got ${t.dtype}`);
+    }
+    if (c.fromOffset < 0 || c.toOffset < 0 || c.fromOffset + c.length > tf.util.sizeFromShape(c.from.shape) || c.toOffset + c.length > tf.util.sizeFromShape(c.to.shape)) {
+      throw new Error(`recordCopies: ${c.length} values from [${c.from.shape}] at ${c.fromOffset} to [${c.to.shape}] at ${c.toOffset} do not fit`);
+    }
+    if (c.length === 0) continue;
+    b.uploadToGPU(c.from.dataId);
+    b.uploadToGPU(c.to.dataId);
+    b.commandEncoder.copyBufferToBuffer(b.tensorMap.get(c.from.dataId).resource, 4 * c.fromOffset, b.tensorMap.get(c.to.dataId).resource, 4 * c.toOffset, 4 * c.length);
+    b.commandQueueOwnedIds.add(c.from.dataId);
+    b.commandQueueOwnedIds.add(c.to.dataId);
   }
 }

@@ -10,7 +10,7 @@
  * count does not advance. The gradient tensors stay owned by the caller.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_UPDATE, type AdamUpdateAttrs } from '../backend/adam-kernel';
+import { ADAM_FOREACH, ADAM_UPDATE, type AdamForeachAttrs, type AdamUpdateAttrs } from '../backend/adam-kernel';
 import type { OptimizerName } from '../config/schema';
 
 /** A trainable parameter and its name (the official state-dict key, e.g. `layer1.0.conv1.weight`). */
@@ -108,14 +108,17 @@ export interface AdamOptions {
    * operation (on the pure-JS `cpu` backend about 10× faster: an HRNet-W32 step took 0.6 s instead of
    * 6.2 s; on wasm it is slower, 0.8 s against 0.2 s);
    * `'kernel'`: the backend's fused update kernel (`ADAM_UPDATE` in backend/adam-kernel.ts, registered for
-   * WebGPU), three dispatches per parameter where the tensor ops make thirteen;
-   * `'auto'`: `'js-loop'` on the `cpu` backend, `'kernel'` where the backend has it, else `'tensor-ops'`.
+   * WebGPU), one dispatch per parameter where the tensor ops make thirteen;
+   * `'foreach'`: the backend's multi-tensor kernel (`ADAM_FOREACH`, registered for WebGPU), one call for all
+   * parameters with the same step count: buffer copies and one dispatch per group instead of a dispatch each;
+   * `'auto'`: `'js-loop'` on the `cpu` backend, `'foreach'` or else `'kernel'` where the backend has it, else
+   * `'tensor-ops'`.
    */
   updatePath?: AdamUpdatePath;
 }
 
 /** Implementation choice of the Adam update, see `AdamOptions.updatePath`. */
-export type AdamUpdatePath = 'auto' | 'tensor-ops' | 'js-loop' | 'kernel';
+export type AdamUpdatePath = 'auto' | 'tensor-ops' | 'js-loop' | 'kernel' | 'foreach';
 
 /** Options of `SGD`, as `torch.optim.SGD`. */
 export interface SgdOptions {
@@ -255,6 +258,48 @@ const adamUpdateKernel: AdamUpdate = (variable, grad, slots, c) => {
   tf.dispose([p, m, v]);
 };
 
+/** One parameter's update of an Adam step. */
+interface AdamItem {
+  variable: tf.Variable;
+  grad: tf.Tensor;
+  slots: AdamSlots;
+  c: AdamUpdateAttrs;
+}
+
+/**
+ * Adam updates of many parameters by the backend's {@link ADAM_FOREACH} kernel: one call for the parameters
+ * with the same coefficients (all of them, unless their step counts differ), with the same float32 operations.
+ */
+function adamUpdateForeach(items: AdamItem[]): void {
+  const byCoefficients = new Map<string, AdamItem[]>();
+  for (const item of items) {
+    const key = `${item.c.stepSize} ${item.c.biasCorrection2Sqrt}`;
+    const same = byCoefficients.get(key);
+    if (same === undefined) byCoefficients.set(key, [item]);
+    else same.push(item);
+  }
+  for (const group of byCoefficients.values()) {
+    const inputs: tf.NamedTensorMap = {};
+    group.forEach(({ variable, grad, slots }, i) => {
+      inputs[`p${i}`] = variable;
+      inputs[`g${i}`] = grad;
+      inputs[`m${i}`] = slots.expAvg;
+      inputs[`v${i}`] = slots.expAvgSq;
+    });
+    const attrs: AdamForeachAttrs = { ...group[0].c, n: group.length };
+    const outs = tf.engine().runKernel(ADAM_FOREACH, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    try {
+      group.forEach(({ variable, slots }, i) => {
+        variable.assign(outs[3 * i]);
+        slots.expAvg.assign(outs[3 * i + 1]);
+        slots.expAvgSq.assign(outs[3 * i + 2]);
+      });
+    } finally {
+      tf.dispose(outs);
+    }
+  }
+}
+
 /**
  * Adam update of one parameter as a single JavaScript pass over the buffers, rounding to float32
  * after every operation so the result equals the tensor-ops update bit for bit.
@@ -340,6 +385,7 @@ export class Adam implements Optimizer {
     const pairs = pairGradients('Adam', this.params, this.byName, grads);
     const auto = this.updatePath === 'auto';
     const useJsLoop = this.updatePath === 'js-loop' || (auto && tf.getBackend() === 'cpu');
+    const useForeach = this.updatePath === 'foreach' || (auto && tf.getKernel(ADAM_FOREACH, tf.getBackend()) !== undefined);
     const useKernel = this.updatePath === 'kernel' || (auto && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined);
     const f = Math.fround;
     const base = {
@@ -352,6 +398,7 @@ export class Adam implements Optimizer {
     };
     tf.tidy(() => {
       const update = useJsLoop ? adamUpdateJsLoop : useKernel ? adamUpdateKernel : adamUpdateTensorOps();
+      const items: AdamItem[] = [];
       for (const { index, grad } of pairs) {
         const { name, variable } = this.params[index];
         let slots = this.slots.get(name);
@@ -366,12 +413,10 @@ export class Adam implements Optimizer {
         slots.step += 1;
         const biasCorrection1 = 1 - beta1 ** slots.step;
         const biasCorrection2 = 1 - beta2 ** slots.step;
-        update(variable, grad, slots, {
-          ...base,
-          stepSize: f(this.lr / biasCorrection1),
-          biasCorrection2Sqrt: f(Math.sqrt(biasCorrection2)),
-        });
+        items.push({ variable, grad, slots, c: { ...base, stepSize: f(this.lr / biasCorrection1), biasCorrection2Sqrt: f(Math.sqrt(biasCorrection2)) } });
       }
+      if (useForeach) adamUpdateForeach(items);
+      else for (const { variable, grad, slots, c } of items) update(variable, grad, slots, c);
     });
   }
 
