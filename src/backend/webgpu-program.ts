@@ -137,7 +137,6 @@ interface WebGpuBackendInternals extends WebGpuKernelBackend {
   querySetCount: number;
   makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   uploadToGPU(dataId: object): void;
-  tensorToBinding(t: tf.TensorInfo): unknown;
   makeUniforms(uniforms: ProgramUniform[]): unknown;
   ensureCommandEncoderReady(): void;
   endComputePassEncoder(): void;
