@@ -58,6 +58,7 @@ function adamProgram(decay: boolean): ElementwiseSpec {
     inputs: ['P', 'G', 'M', 'V'],
     outputs: ['PNew', 'MNew', 'VNew'],
     uniforms: ADAM_UNIFORMS,
+    uniformsPerCall: true,
     body: `let g = ${g};
       let m = M[index] * uniforms.beta1 + g * uniforms.oneMinusBeta1;
       let v = V[index] * uniforms.beta2 + (g * uniforms.oneMinusBeta2) * g;

@@ -103,6 +103,12 @@ export interface ElementwiseSpec {
   body: string;
   /** WGSL functions the body calls. */
   helpers?: string;
+  /**
+   * Whether the uniforms change from call to call (a step count, a learning rate): then each dispatch writes a
+   * uniform buffer of TF.js's pool, as TF.js's programs do. Otherwise (sizes, constants) the values recur step
+   * after step, and one buffer per set of values is written once and bound again (see {@link uniformBuffer}).
+   */
+  uniformsPerCall?: boolean;
 }
 
 /** A WebGPU compute pass encoder, as far as {@link runElementwise} uses it. */
@@ -124,6 +130,7 @@ interface WebGpuBackendInternals extends WebGpuKernelBackend {
     createComputePipeline(d: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): { getBindGroupLayout(i: number): unknown };
     createBindGroup(d: { layout: unknown; entries: { binding: number; resource: unknown }[] }): unknown;
     createQuerySet(d: { type: 'timestamp'; count: number }): unknown;
+    createBuffer(d: { size: number; usage: number; mappedAtCreation: boolean }): { getMappedRange(): ArrayBuffer; unmap(): void };
   };
   tensorMap: { get(dataId: object): { dtype: tf.DataType; values: unknown; resource?: unknown } };
   pipelineCache: Record<string, unknown>;
@@ -192,6 +199,41 @@ export function runElementwise(backend: object, spec: ElementwiseSpec, inputs: t
   return outputs;
 }
 
+/** Uniform buffers of programs whose uniforms recur, per backend, by program and values. */
+const recurringUniforms = new WeakMap<object, Map<string, unknown>>();
+/** Sets of recurring values kept per backend; past it, values are written per dispatch (W32 needs some 200). */
+const MAX_RECURRING_UNIFORMS = 4096;
+
+/**
+ * The uniform buffer of a dispatch. Writing one per dispatch (TF.js's `makeUniforms`: a buffer of its pool and a
+ * queue write) costs the host some 12 µs; the kernels' sizes and constants recur every step, so their buffers
+ * are written once, at creation, and bound again. The fields are 4-byte scalars, laid out in order.
+ */
+function uniformBuffer(b: WebGpuBackendInternals, spec: ElementwiseSpec, values: ProgramUniform[]): unknown {
+  const perDispatch = () => (b.makeUniforms(values) as { buffer: unknown }).buffer;
+  if (spec.uniformsPerCall === true || !values.every((u) => u.data.length === 1)) return perDispatch();
+  let cache = recurringUniforms.get(b);
+  if (cache === undefined) {
+    cache = new Map();
+    recurringUniforms.set(b, cache);
+  }
+  const key = `${spec.key}|${values.map((u) => `${u.type}:${u.data[0]}`).join('|')}`;
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  if (cache.size >= MAX_RECURRING_UNIFORMS) return perDispatch();
+  const buffer = b.device.createBuffer({ size: Math.ceil((4 * values.length) / 16) * 16, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+  const range = buffer.getMappedRange();
+  const ints = new Int32Array(range);
+  const floats = new Float32Array(range);
+  values.forEach((u, i) => {
+    if (u.type === 'int32') ints[i] = u.data[0];
+    else floats[i] = u.data[0];
+  });
+  buffer.unmap();
+  cache.set(key, buffer);
+  return buffer;
+}
+
 /** Records the dispatch of {@link runElementwise} into the backend's pass. */
 function recordElementwise(b: WebGpuBackendInternals, spec: ElementwiseSpec, inputs: tf.TensorInfo[], outputs: tf.TensorInfo[], size: number, uniforms: ProgramUniform[]): void {
   for (const t of [...outputs, ...inputs]) b.uploadToGPU(t.dataId);
@@ -205,8 +247,7 @@ function recordElementwise(b: WebGpuBackendInternals, spec: ElementwiseSpec, inp
   const { pipeline, layout } = b.pipelineCache[key] as { pipeline: unknown; layout: unknown };
   // Buffers bound whole, as GPUBuffers rather than { buffer } dictionaries: Dawn's Node bindings convert a
   // dictionary entry by entry, which costs a dispatch with eight buffers some 15 µs more.
-  const uniformBinding = b.makeUniforms([{ type: 'int32', data: [size] }, ...uniforms]) as { buffer: unknown };
-  const resources = [...[...outputs, ...inputs].map((t) => b.tensorMap.get(t.dataId).resource), uniformBinding.buffer];
+  const resources = [...[...outputs, ...inputs].map((t) => b.tensorMap.get(t.dataId).resource), uniformBuffer(b, spec, [{ type: 'int32', data: [size] }, ...uniforms])];
   const bindGroup = b.device.createBindGroup({ layout, entries: resources.map((resource, binding) => ({ binding, resource })) });
   for (const t of [...inputs, ...outputs]) b.commandQueueOwnedIds.add(t.dataId);
   const groups = Math.ceil(size / WORKGROUP);

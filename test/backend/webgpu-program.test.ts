@@ -2,7 +2,8 @@
  * `runElementwise`, the one-dispatch program of several outputs the WebGPU kernels use (a software Vulkan driver
  * where there is no GPU): the values of every output, one dispatch a call, grids folded past the device's
  * workgroups per dimension, the same values under `tf.profile` (which times each dispatch), nothing left behind
- * (also when a call fails, and by `withTemps` but what it returns), and errors that name the program.
+ * (also when a call fails, and by `withTemps` but what it returns), errors that name the program, and uniform
+ * buffers written once per set of recurring values (per dispatch where a program's uniforms change each call).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
@@ -11,6 +12,7 @@ import { ElementwiseSpec, runElementwise, withTemps } from '../../src/backend/we
 import { dispatchesOf } from '../helpers/dispatches';
 
 const KERNEL = 'TestSumAndScaledDifference';
+const KERNEL_PER_CALL = 'TestSumAndScaledDifferencePerCall';
 
 /** Two results of a and b: a + b, and (a − b)·k with k a uniform. */
 const SPEC: ElementwiseSpec = {
@@ -32,17 +34,27 @@ beforeAll(async () => {
       return runElementwise(backend, SPEC, [a, b], a.shape.slice(), [{ type: 'float32', data: [(attrs as { k: number }).k] }]);
     },
   });
+  tf.registerKernel({
+    kernelName: KERNEL_PER_CALL,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const spec = { ...SPEC, key: `${SPEC.key}_per_call`, uniformsPerCall: true };
+      return runElementwise(backend, spec, [a, b], a.shape.slice(), [{ type: 'float32', data: [(attrs as { k: number }).k] }]);
+    },
+  });
 }, 120000);
 afterAll(() => {
   tf.unregisterKernel(KERNEL, 'webgpu');
+  tf.unregisterKernel(KERNEL_PER_CALL, 'webgpu');
   disposeWebGpuBackend();
 });
 
 /** The two outputs for inputs of `size` elements, and the values the CPU computes in float32. */
-async function run(size: number, k: number): Promise<{ got: Float32Array[]; want: Float32Array[] }> {
+async function run(size: number, k: number, kernel = KERNEL): Promise<{ got: Float32Array[]; want: Float32Array[] }> {
   const a = tf.tensor1d(Float32Array.from({ length: size }, (_, i) => Math.sin(i)));
   const b = tf.tensor1d(Float32Array.from({ length: size }, (_, i) => Math.cos(3 * i)));
-  const outs = tf.engine().runKernel(KERNEL, { a, b }, { k }) as tf.Tensor[];
+  const outs = tf.engine().runKernel(kernel, { a, b }, { k }) as tf.Tensor[];
   try {
     const [av, bv] = (await Promise.all([a.data(), b.data()])) as Float32Array[];
     const got = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
@@ -150,5 +162,30 @@ it('frees its outputs when a call fails, and withTemps frees all but what its bo
     expect(await settledCount()).toBe(before);
   } finally {
     tf.dispose([a, b]);
+  }
+});
+
+it('writes a uniform buffer once per set of recurring values, and per dispatch where the program says they change', async () => {
+  const proto = (globalThis as unknown as { GPUQueue: { prototype: { writeBuffer: (...a: unknown[]) => void } } }).GPUQueue.prototype;
+  const original = proto.writeBuffer;
+  let writes = 0;
+  proto.writeBuffer = function (this: unknown, ...a: unknown[]) {
+    writes++;
+    return original.apply(this, a);
+  };
+  try {
+    for (const kernel of [KERNEL, KERNEL_PER_CALL]) {
+      // Alternating values: each call must bind the buffer of its own k.
+      for (const k of [0.5, 2, 0.5, -3, 2]) await run(100, k, kernel);
+      writes = 0;
+      for (const k of [2, -3, 0.5, 2]) {
+        const { got, want } = await run(100, k, kernel);
+        expect(got).toEqual(want);
+      }
+      // The inputs are written at their buffers' creation, not through the queue: these writes are uniforms.
+      expect(writes).toBe(kernel === KERNEL ? 0 : 4);
+    }
+  } finally {
+    proto.writeBuffer = original;
   }
 });
