@@ -18,13 +18,14 @@ export const BATCH_NORM_TRAIN = 'HRNetBatchNormTrain';
  */
 export const BATCH_NORM_TRAIN_GRAD = 'HRNetBatchNormTrainGrad';
 /**
- * Kernel name of the running statistics' update, PyTorch's: inputs the running `mean` and `variance` [c] and the
- * forward's `stats` [3, c]; outputs the new mean and variance [c], `running·(1 − momentum) + s·momentum` with s the
- * batch mean, or the biased variance made unbiased by `count / (count − 1)`, each product and sum rounded to
- * float32 as the TF.js ops round them. Registered where a dispatch costs more than the arithmetic (WebGPU);
- * elsewhere the model runs the ops.
+ * Kernel name of the forward with PyTorch's running-statistics update: the inputs of {@link BATCH_NORM_TRAIN} and
+ * the running `mean` and `variance` [c]; its outputs, then the new mean and variance [c],
+ * `running·(1 − momentum) + s·momentum` with s the batch mean, or the biased variance made unbiased by
+ * `m / (m − 1)`, each product and sum rounded to float32 as the TF.js ops round them. Registered where a
+ * dispatch costs more than the arithmetic (WebGPU, where the update is part of a pass the forward makes
+ * anyway); elsewhere the model runs {@link BATCH_NORM_TRAIN} and the ops.
  */
-export const BATCH_NORM_RUNNING_STATS = 'HRNetBatchNormRunningStats';
+export const BATCH_NORM_TRAIN_RUNNING = 'HRNetBatchNormTrainRunning';
 
 /** Attributes of both kernels. */
 export interface BatchNormTrainAttrs {
@@ -36,12 +37,10 @@ export interface BatchNormTrainAttrs {
   eps?: number;
 }
 
-/** Attributes of {@link BATCH_NORM_RUNNING_STATS}. */
-export interface BatchNormRunningStatsAttrs {
+/** Attributes of {@link BATCH_NORM_TRAIN_RUNNING}. */
+export interface BatchNormTrainRunningAttrs extends BatchNormTrainAttrs {
   /** PyTorch's BatchNorm momentum (the weight of the batch's statistic). */
   momentum: number;
-  /** Positions the statistics were taken over (N·H·W). */
-  count: number;
 }
 
 /** Throws unless `stats` is the [3, c] statistics of a forward over `c` channels. */

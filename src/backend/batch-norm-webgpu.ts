@@ -9,23 +9,16 @@
  * barrier: one thread per block of rows and channel sums the block (in runs of 48 rows, each run summed in
  * row order and added in order, as batch_norm.c does), threads sum the block partials of a channel in
  * order (the mean inside the programs that use it), and element-wise passes apply the results (the output
- * and x̂ in one). A third kernel updates the
- * running mean and variance in one dispatch instead of ten ops. The float32 operations are batch_norm.c's, in its
+ * and x̂ in one). A variant of the forward also updates the running mean and variance, in its statistics
+ * pass, where the ops take ten dispatches. The float32 operations are batch_norm.c's, in its
  * order, so the two backends compute the same BatchNorm: on a driver with IEEE division and square root
  * and no fused multiply-add (SwiftShader), to the bit (a test holds them to it). A GPU's shader compiler may
  * fuse a product and a sum, which changes the last bit of a few values.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  BATCH_NORM_RUNNING_STATS,
-  BATCH_NORM_TRAIN,
-  BATCH_NORM_TRAIN_GRAD,
-  BatchNormRunningStatsAttrs,
-  BatchNormTrainAttrs,
-  checkStatsShape,
-} from './batch-norm-kernel';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_TRAIN_RUNNING, BatchNormTrainAttrs, BatchNormTrainRunningAttrs, checkStatsShape } from './batch-norm-kernel';
 import { kernelInput } from './kernel-calls';
-import { orderedSum, PerOutputSpec, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { orderedSum, PerOutputSpec, ProgramUniform, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
 const RUN = 48;
@@ -79,16 +72,20 @@ interface Sizes {
   eps: number;
 }
 
+/** The values of {@link SIZE_UNIFORMS} for a call. */
+function sizeUniforms(sizes: Sizes): ProgramUniform[] {
+  return [
+    { type: 'int32', data: [sizes.m] },
+    { type: 'int32', data: [sizes.c] },
+    { type: 'int32', data: [sizes.block] },
+    { type: 'int32', data: [sizes.block === sizes.m ? sizes.m : RUN] },
+    { type: 'float32', data: [sizes.eps] },
+  ];
+}
+
 /** Runs one program of the kernels with the call's sizes as uniforms. */
 function run(backend: WebGpuKernelBackend, spec: ProgramSpec, inputs: tf.TensorInfo[], sizes: Sizes): tf.TensorInfo {
-  const uniforms = [
-    { type: 'int32' as const, data: [sizes.m] },
-    { type: 'int32' as const, data: [sizes.c] },
-    { type: 'int32' as const, data: [sizes.block] },
-    { type: 'int32' as const, data: [sizes.block === sizes.m ? sizes.m : RUN] },
-    { type: 'float32' as const, data: [sizes.eps] },
-  ];
-  return runPerOutput(backend, { ...spec, key: `batchNorm_${spec.key}`, uniforms: SIZE_UNIFORMS }, inputs, uniforms);
+  return runPerOutput(backend, { ...spec, key: `batchNorm_${spec.key}`, uniforms: SIZE_UNIFORMS }, inputs, sizeUniforms(sizes));
 }
 
 function sizesOf(kernel: string, x: tf.TensorInfo, attrs: BatchNormTrainAttrs): Sizes {
@@ -99,15 +96,42 @@ function sizesOf(kernel: string, x: tf.TensorInfo, attrs: BatchNormTrainAttrs): 
   return { m, c, block: attrs.block, eps: attrs.eps ?? 1e-5 };
 }
 
-function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
-  const backend = b as unknown as WebGpuKernelBackend;
-  const a = attrs as unknown as BatchNormTrainAttrs;
-  const y = kernelInput(inputs, 'y', BATCH_NORM_TRAIN);
-  const gamma = kernelInput(inputs, 'gamma', BATCH_NORM_TRAIN);
-  const beta = kernelInput(inputs, 'beta', BATCH_NORM_TRAIN);
-  const s = sizesOf(BATCH_NORM_TRAIN, y, a);
+/** The running statistics a forward updates: PyTorch's running mean and variance [c], and its momentum. */
+interface Running {
+  mean: tf.TensorInfo;
+  variance: tf.TensorInfo;
+  momentum: number;
+}
+
+/**
+ * WGSL of the running statistics' update from channel \`ch\`'s mean \`mu\` and biased variance \`v\`, each
+ * product and sum a float32 operation in the order of the TF.js ops (BatchNorm2d.updateRunningStats).
+ */
+const RUNNING_UPDATE = `
+  let keptMean = RunningMean[ch] * uniforms.keep;
+  let addedMean = mu * uniforms.momentum;
+  MeanNew[ch] = keptMean + addedMean;
+  let unbiased = v * uniforms.factor;
+  let keptVariance = RunningVariance[ch] * uniforms.keep;
+  let addedVariance = unbiased * uniforms.momentum;
+  VarianceNew[ch] = keptVariance + addedVariance;`;
+
+/**
+ * The forward: out, x̂ and stats [3, c] (μ, biased variance, α = γ / √(var + ε)); with \`running\`, also the
+ * new running mean and variance, written by the statistics pass.
+ */
+function batchNormTrain(backend: WebGpuKernelBackend, kernel: string, inputs: tf.NamedTensorInfoMap, a: BatchNormTrainAttrs, running?: Running): tf.TensorInfo[] {
+  const y = kernelInput(inputs, 'y', kernel);
+  const gamma = kernelInput(inputs, 'gamma', kernel);
+  const beta = kernelInput(inputs, 'beta', kernel);
+  const s = sizesOf(kernel, y, a);
   const blocks = s.m / s.block;
   const relu = a.relu;
+  if (running !== undefined) {
+    for (const [name, t] of [['mean', running.mean], ['variance', running.variance]] as const) {
+      if (t.shape.length !== 1 || t.shape[0] !== s.c) throw new Error(`${kernel}: the running ${name} must have shape [${s.c}] (got [${t.shape}])`);
+    }
+  }
   return withTemps(backend, (temp) => {
     const sums = temp(
       run(backend, { key: 'sum', inputs: ['Y'], outputShape: [blocks, s.c], body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${blockPartial((r) => `Y[${r} * uniforms.channels + ch]`)} setOutputAtIndex(index, part);` }, [y], s),
@@ -126,23 +150,33 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
         s,
       ),
     );
-    // stats [3, c]: mean, biased variance, α = γ / √(var + ε).
-    const stats = temp(
-      run(
+    // stats [3, c]: mean, biased variance, α = γ / √(var + ε); one thread per value.
+    const statistics = (store: (value: string) => string) => `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')} ${meanOf('Sums')}
+      let v = total / f32(uniforms.rows);
+      let alpha = Gamma[ch] * (1.0 / sqrt(v + uniforms.eps));
+      ${store('select(select(alpha, v, row == 1), mu, row == 0)')}`;
+    let stats: tf.TensorInfo;
+    let runningNew: tf.TensorInfo[] = [];
+    if (running === undefined) {
+      stats = temp(run(backend, { key: 'stats', inputs: ['Part', 'Sums', 'Gamma'], outputShape: [3, s.c], body: statistics((value) => `setOutputAtIndex(index, ${value});`) }, [squares, sums, gamma], s));
+    } else {
+      // The threads of the first row also update the running statistics.
+      const factor = s.m > 1 ? s.m / (s.m - 1) : 1;
+      [stats, ...runningNew] = runElementwise(
         backend,
         {
-          key: 'stats',
-          inputs: ['Part', 'Sums', 'Gamma'],
-          outputShape: [3, s.c],
-          body: `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')} ${meanOf('Sums')}
-            let v = total / f32(uniforms.rows);
-            let alpha = Gamma[ch] * (1.0 / sqrt(v + uniforms.eps));
-            setOutputAtIndex(index, select(select(alpha, v, row == 1), mu, row == 0));`,
+          key: 'batchNorm_statsRunning',
+          inputs: ['Part', 'Sums', 'Gamma', 'RunningMean', 'RunningVariance'],
+          outputs: ['Stats', 'MeanNew', 'VarianceNew'],
+          uniforms: `${SIZE_UNIFORMS} factor : f32, keep : f32, momentum : f32,`,
+          body: `${statistics((value) => `Stats[index] = ${value};`)} if (row == 0) { ${RUNNING_UPDATE} }`,
         },
-        [squares, sums, gamma],
-        s,
-      ),
-    );
+        [squares, sums, gamma, running.mean, running.variance],
+        [3, s.c],
+        [...sizeUniforms(s), ...[factor, 1 - running.momentum, running.momentum].map((x) => ({ type: 'float32' as const, data: [x] }))],
+        [[3, s.c], [s.c], [s.c]],
+      ).map(temp);
+    }
     // out = y·α + (β − μα), the shift rounded before the sum as batch_norm.c rounds it; x̂ = (y − μ)·(1/√(var + ε)).
     const [out, xhat] = runElementwise(
       backend,
@@ -167,8 +201,18 @@ function batchNormTrainWebGpu({ inputs, backend: b, attrs }: Parameters<tf.Kerne
         { type: 'float32', data: [s.eps] },
       ],
     ).map(temp);
-    return [out, xhat, stats];
+    return [out, xhat, stats, ...runningNew];
   });
+}
+
+function batchNormTrainWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  return batchNormTrain(backend as unknown as WebGpuKernelBackend, BATCH_NORM_TRAIN, inputs, attrs as unknown as BatchNormTrainAttrs);
+}
+
+function batchNormTrainRunningWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const a = attrs as unknown as BatchNormTrainRunningAttrs;
+  const running = { mean: kernelInput(inputs, 'mean', BATCH_NORM_TRAIN_RUNNING), variance: kernelInput(inputs, 'variance', BATCH_NORM_TRAIN_RUNNING), momentum: a.momentum };
+  return batchNormTrain(backend as unknown as WebGpuKernelBackend, BATCH_NORM_TRAIN_RUNNING, inputs, a, running);
 }
 
 function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
@@ -240,44 +284,10 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
   });
 }
 
-function batchNormRunningStatsWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
-  const a = attrs as unknown as BatchNormRunningStatsAttrs;
-  const mean = kernelInput(inputs, 'mean', BATCH_NORM_RUNNING_STATS);
-  const variance = kernelInput(inputs, 'variance', BATCH_NORM_RUNNING_STATS);
-  const stats = kernelInput(inputs, 'stats', BATCH_NORM_RUNNING_STATS);
-  const c = mean.shape[0];
-  if (mean.shape.length !== 1 || !tf.util.arraysEqual(variance.shape, mean.shape)) {
-    throw new Error(`${BATCH_NORM_RUNNING_STATS}: needs a running mean and variance of shape [c] (got [${mean.shape}] and [${variance.shape}])`);
-  }
-  checkStatsShape(BATCH_NORM_RUNNING_STATS, stats, c);
-  // The ops' scalars, each a float32: the unbiasing factor, 1 − momentum, momentum.
-  const factor = a.count > 1 ? a.count / (a.count - 1) : 1;
-  const uniforms = [factor, 1 - a.momentum, a.momentum].map((x) => ({ type: 'float32' as const, data: [x] }));
-  return runElementwise(
-    backend,
-    {
-      key: 'batchNorm_running',
-      inputs: ['Mean', 'Variance', 'Stats'],
-      outputs: ['MeanNew', 'VarianceNew'],
-      uniforms: 'factor : f32, keep : f32, momentum : f32,',
-      body: `let keptMean = Mean[index] * uniforms.keep;
-        let addedMean = Stats[index] * uniforms.momentum;
-        MeanNew[index] = keptMean + addedMean;
-        let unbiased = Stats[uniforms.size + index] * uniforms.factor;
-        let keptVariance = Variance[index] * uniforms.keep;
-        let addedVariance = unbiased * uniforms.momentum;
-        VarianceNew[index] = keptVariance + addedVariance;`,
-    },
-    [mean, variance, stats],
-    [c],
-    uniforms,
-  );
-}
-
 /** Registers the three kernels for TF.js's WebGPU backend (`webgpu`). Idempotent. */
 export function registerWebGpuBatchNormKernels(): void {
-  if (tf.getKernel(BATCH_NORM_RUNNING_STATS, 'webgpu') === undefined) {
-    tf.registerKernel({ kernelName: BATCH_NORM_RUNNING_STATS, backendName: 'webgpu', kernelFunc: batchNormRunningStatsWebGpu });
+  if (tf.getKernel(BATCH_NORM_TRAIN_RUNNING, 'webgpu') === undefined) {
+    tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_RUNNING, backendName: 'webgpu', kernelFunc: batchNormTrainRunningWebGpu });
   }
   if (tf.getKernel(BATCH_NORM_TRAIN, 'webgpu') === undefined) {
     tf.registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'webgpu', kernelFunc: batchNormTrainWebGpu });

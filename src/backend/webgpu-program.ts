@@ -176,18 +176,20 @@ function elementwiseShader(spec: ElementwiseSpec): string {
 
 /**
  * Runs `spec` on `inputs` (float32 tensors, each read at the output's element index or by the body's own
- * indexing): the outputs, float32 tensors of `shape`, from one dispatch recorded into the backend's pass.
+ * indexing): the outputs, float32 tensors of `shape` (or of `outputShapes`, one per output, which the body
+ * indexes itself), from one dispatch of one thread per element of `shape` recorded into the backend's pass.
  */
-export function runElementwise(backend: object, spec: ElementwiseSpec, inputs: tf.TensorInfo[], shape: number[], uniforms: ProgramUniform[]): tf.TensorInfo[] {
+export function runElementwise(backend: object, spec: ElementwiseSpec, inputs: tf.TensorInfo[], shape: number[], uniforms: ProgramUniform[], outputShapes?: number[][]): tf.TensorInfo[] {
   const b = backend as WebGpuBackendInternals;
   if (inputs.length !== spec.inputs.length) throw new Error(`${spec.key}: ${spec.inputs.length} inputs (${spec.inputs}), got ${inputs.length}`);
   inputs.forEach((t, i) => {
     if (t.dtype !== 'float32') throw new Error(`${spec.key}: input ${spec.inputs[i]} must be float32, got ${t.dtype}`);
   });
+  if (outputShapes !== undefined && outputShapes.length !== spec.outputs.length) throw new Error(`${spec.key}: ${spec.outputs.length} outputs (${spec.outputs}), got ${outputShapes.length} shapes`);
   const size = tf.util.sizeFromShape(shape);
-  const outputs = spec.outputs.map(() => b.makeTensorInfo(shape, 'float32'));
+  const outputs = spec.outputs.map((_, i) => b.makeTensorInfo(outputShapes?.[i] ?? shape, 'float32'));
   if (size === 0) {
-    for (const o of outputs) b.tensorMap.get(o.dataId).values = new Float32Array(0);
+    for (const o of outputs) b.tensorMap.get(o.dataId).values = new Float32Array(tf.util.sizeFromShape(o.shape));
     return outputs;
   }
   try {

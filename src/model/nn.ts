@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ConvInit } from '../config/schema';
-import { BATCH_NORM_RUNNING_STATS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, type BatchNormRunningStatsAttrs, type BatchNormTrainAttrs } from '../backend/batch-norm-kernel';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_TRAIN_RUNNING, type BatchNormTrainAttrs, type BatchNormTrainRunningAttrs } from '../backend/batch-norm-kernel';
 import { RELU_GRAD, SUM_RELU, SUM_RELU_MAX_INPUTS, type SumReluAttrs } from '../backend/sum-relu-webgpu';
 import type { GraphValue, NetworkGraph } from './graph';
 
@@ -292,25 +292,30 @@ export class BatchNorm2d {
   }
 
   /**
-   * {@link updateRunningStats} from the train-mode kernels' statistics `stats` [3, c] (mean, biased variance, α):
-   * by the backend's running-statistics kernel where it has one (one dispatch on WebGPU), else by the ops.
+   * The train-mode forward of the backend's kernels on `y` [m, c] (the convolution's output as rows) with this
+   * BatchNorm's `gamma` and `beta` (as a gradient function receives them): out, x̂ and the statistics [3, c] (μ,
+   * biased variance, α). The running statistics are updated too: by the kernel where the backend's forward
+   * does it ({@link BATCH_NORM_TRAIN_RUNNING}, WebGPU), else by the ops.
    */
-  updateRunningStatsFromStats(stats: tf.Tensor, count: number): void {
-    if (tf.getKernel(BATCH_NORM_RUNNING_STATS, tf.getBackend()) === undefined) {
+  trainKernel(y: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, attrs: BatchNormTrainAttrs): tf.Tensor[] {
+    const m = y.shape[0];
+    const params = { y, gamma, beta };
+    if (tf.getKernel(BATCH_NORM_TRAIN_RUNNING, tf.getBackend()) === undefined) {
+      const outs = tf.engine().runKernel(BATCH_NORM_TRAIN, params, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       tf.tidy(() => {
-        const [mean, biasedVar] = tf.unstack(stats);
-        this.updateRunningStats(mean, biasedVar, count);
+        const [mean, biasedVar] = tf.unstack(outs[2]);
+        this.updateRunningStats(mean, biasedVar, m);
       });
-      return;
+      return outs;
     }
-    tf.tidy(() => {
-      const attrs: BatchNormRunningStatsAttrs = { momentum: BN_MOMENTUM, count };
-      const inputs = { mean: this.runningMean, variance: this.runningVar, stats };
-      const [mean, variance] = tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      this.runningMean.assign(mean);
-      this.runningVar.assign(variance);
-    });
+    const runningAttrs: BatchNormTrainRunningAttrs = { ...attrs, momentum: BN_MOMENTUM };
+    const inputs = { ...params, mean: this.runningMean, variance: this.runningVar };
+    const [out, xhat, stats, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN_RUNNING, inputs, runningAttrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    this.runningMean.assign(mean);
+    this.runningVar.assign(variance);
+    tf.dispose([mean, variance]);
     this.store.setCounter(this.counterName, this.store.counter(this.counterName) + 1);
+    return [out, xhat, stats];
   }
 
   /** PyTorch's running-statistics update from a batch's mean and biased variance over `count` positions. */
@@ -447,9 +452,7 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
     const [value, xhat, scale] = tf.tidy(() => {
       const y2 = tf.reshape(tf.conv2d(input, filter, strides, pad), [m, c]);
       if (compiled) {
-        const attrs: BatchNormTrainAttrs = { relu, block, eps: BN_EPS };
-        const [out, xh, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { y: y2, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-        bn.updateRunningStatsFromStats(stats, m);
+        const [out, xh, stats] = bn.trainKernel(y2, gamma, beta, { relu, block, eps: BN_EPS });
         return [tf.reshape(out, [n, oh, ow, c]), xh, stats];
       }
       const mu = tf.div(channelSum(y2), m);

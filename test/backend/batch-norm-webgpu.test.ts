@@ -2,10 +2,11 @@
  * The WebGPU backend's train-mode BatchNorm kernels (a software Vulkan driver where there is no GPU) against
  * the compiled ones of the WASM backend, which stand for the TF.js ops of convBnTrain: the same outputs to the
  * bit, forward and gradient, with and without the ReLU, for one block and for blocks longer and shorter than
- * the 48-row runs; no tensor and no GPU memory left behind; the model uses them.
+ * the 48-row runs; the running statistics updated in the forward as the TF.js ops update them; four dispatches
+ * forward and three backward; no tensor and no GPU memory left behind; the model uses them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_RUNNING_STATS, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../src/backend/batch-norm-kernel';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_TRAIN_RUNNING } from '../../src/backend/batch-norm-kernel';
 import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { BatchNorm2d, BN_EPS, Conv2d, ParamStore, channelSumBlock, convBnTrain, seededInitializer } from '../../src/model/nn';
@@ -67,7 +68,7 @@ it('are registered for webgpu', () => {
   expect(tf.getBackend()).toBe('webgpu');
   expect(tf.getKernel(BATCH_NORM_TRAIN, 'webgpu')).toBeDefined();
   expect(tf.getKernel(BATCH_NORM_TRAIN_GRAD, 'webgpu')).toBeDefined();
-  expect(tf.getKernel(BATCH_NORM_RUNNING_STATS, 'webgpu')).toBeDefined();
+  expect(tf.getKernel(BATCH_NORM_TRAIN_RUNNING, 'webgpu')).toBeDefined();
 });
 
 it.each(CASES)('give the WASM kernels\' values to the bit: m = %i, c = %i', async (m, c) => {
@@ -81,7 +82,7 @@ it.each(CASES)('give the WASM kernels\' values to the bit: m = %i, c = %i', asyn
   }
 }, 60000);
 
-it('compute the forward in four dispatches, the gradient in three and the running statistics in one', async () => {
+it('compute the forward in four dispatches, with or without the running statistics, and the gradient in three', async () => {
   // Each dispatch costs the host a bind group, uniforms and the encoding, about what a small tensor costs the GPU.
   const [m, c] = [2 * 64 * 48, 8];
   const y = tf.randomNormal([m, c], 3, 2, 'float32', 1);
@@ -106,7 +107,7 @@ it('compute the forward in four dispatches, the gradient in three and the runnin
     expect(await dispatches(forward)).toBe(4);
     const [out, xhat, stats] = outputs;
     expect(await dispatches(() => tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, xhat, stats, out }, { relu: true, block }) as tf.Tensor[])).toBe(3);
-    expect(await dispatches(() => tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, { mean: running, variance: running, stats }, { momentum: 0.1, count: m }) as tf.Tensor[])).toBe(1);
+    expect(await dispatches(() => tf.engine().runKernel(BATCH_NORM_TRAIN_RUNNING, { y, gamma, beta: gamma, mean: running, variance: running }, { relu: true, block, eps: BN_EPS, momentum: 0.1 }) as tf.Tensor[])).toBe(4);
   } finally {
     tf.dispose([y, gamma, dy, running, ...outputs]);
   }
@@ -130,19 +131,21 @@ it('say which input is wrong', () => {
     expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy: y, xhat: y, stats: gamma }, { relu: false, block: 10 })).toThrow(
       "HRNetBatchNormTrainGrad: 'stats' must be the forward's [3, 4] statistics (got [4])",
     );
-    expect(() => tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, { mean: gamma, variance: gamma }, { momentum: 0.1, count: 10 })).toThrow(
-      "HRNetBatchNormRunningStats: missing input 'stats'",
-    );
-    expect(() => tf.engine().runKernel(BATCH_NORM_RUNNING_STATS, { mean: gamma, variance: gamma, stats: y }, { momentum: 0.1, count: 10 })).toThrow(
-      "HRNetBatchNormRunningStats: 'stats' must be the forward's [3, 4] statistics (got [10,4])",
+    const attrs = { relu: false, block: 10, momentum: 0.1 };
+    expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN_RUNNING, { y, gamma, beta: gamma, mean: gamma }, attrs)).toThrow("HRNetBatchNormTrainRunning: missing input 'variance'");
+    expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN_RUNNING, { y, gamma, beta: gamma, mean: gamma, variance: y }, attrs)).toThrow(
+      'HRNetBatchNormTrainRunning: the running variance must have shape [4] (got [10,4])',
     );
   } finally {
     tf.dispose([y, gamma]);
   }
 });
 
-/** A BatchNorm2d's running statistics before and after an update from seeded `stats` over `count` positions. */
-async function runningStatsUpdate(count: number, byKernel: boolean): Promise<{ before: Float32Array[]; after: Float32Array[] }> {
+/**
+ * A forward over `m` rows of seeded values: the outputs, and a BatchNorm2d's running statistics before and after
+ * the update, made by the forward's kernel ({@link BATCH_NORM_TRAIN_RUNNING}) or by the ops from its statistics.
+ */
+async function forwardWithRunningStats(m: number, byKernel: boolean): Promise<{ outputs: Float32Array[]; before: Float32Array[]; after: Float32Array[]; kernels: string[] }> {
   const store = new ParamStore();
   const bn = new BatchNorm2d(store, 'bn', 12);
   const read = async () => [(await bn.runningMean.data()) as Float32Array, (await bn.runningVar.data()) as Float32Array];
@@ -150,27 +153,38 @@ async function runningStatsUpdate(count: number, byKernel: boolean): Promise<{ b
     tf.tidy(() => {
       bn.runningMean.assign(tf.randomNormal([12], 0, 1, 'float32', 8));
       bn.runningVar.assign(tf.randomUniform([12], 0.5, 2, 'float32', 9));
+      bn.weight.assign(tf.randomNormal([12], 1, 0.2, 'float32', 2));
     });
     const before = await read();
-    tf.tidy(() => {
-      const stats = tf.concat([tf.randomNormal([1, 12], 0, 3, 'float32', 10), tf.randomUniform([2, 12], 0.1, 4, 'float32', 11)]);
-      if (byKernel) bn.updateRunningStatsFromStats(stats, count);
-      else bn.updateRunningStats(tf.gather(stats, 0), tf.gather(stats, 1), count);
-    });
-    return { before, after: await read() };
+    const y = tf.randomNormal([m, 12], 3, 2, 'float32', 1);
+    const attrs = { relu: true, block: channelSumBlock(m), eps: BN_EPS };
+    try {
+      const { result, kernelNames } = await tf.profile(() => {
+        if (byKernel) return bn.trainKernel(y, bn.weight, bn.bias, attrs);
+        const outs = tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma: bn.weight, beta: bn.bias }, attrs) as tf.Tensor[];
+        tf.tidy(() => bn.updateRunningStats(tf.gather(outs[2], 0), tf.gather(outs[2], 1), m));
+        return outs;
+      });
+      const outs = result as tf.Tensor[];
+      const outputs = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
+      tf.dispose(outs);
+      return { outputs, before, after: await read(), kernels: kernelNames };
+    } finally {
+      y.dispose();
+    }
   } finally {
     store.dispose();
   }
 }
 
-it.each([1, 2, 6144])('update the running statistics in one call, to the bit as the TF.js ops: count = %i', async (count) => {
-  const byOps = await runningStatsUpdate(count, false);
-  const byKernel = await runningStatsUpdate(count, true);
+it.each([1, 2, 6144])('update the running statistics in the forward, to the bit as the TF.js ops: m = %i', async (m) => {
+  const byOps = await forwardWithRunningStats(m, false);
+  const byKernel = await forwardWithRunningStats(m, true);
+  expect(byKernel.kernels).toEqual([BATCH_NORM_TRAIN_RUNNING]);
+  expect(byKernel.outputs.map((k, i) => bitDifferences(k, byOps.outputs[i]))).toEqual([[], [], []]);
   expect(byKernel.after.map((k, i) => bitDifferences(k, byOps.after[i]))).toEqual([[], []]);
   // Every value moved: the comparison is of an update.
   expect(byKernel.after.map((k, i) => bitDifferences(k, byKernel.before[i]).length)).toEqual([12, 12]);
-  const { kernels } = await tf.profile(() => runningStatsUpdate(count, true));
-  expect(kernels.filter((k) => k.name === BATCH_NORM_RUNNING_STATS)).toHaveLength(1);
 });
 
 it('run the model\'s train-mode conv → BatchNorm → ReLU, in place of the TF.js ops', async () => {
@@ -180,12 +194,12 @@ it('run the model\'s train-mode conv → BatchNorm → ReLU, in place of the TF.
   const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
   try {
     const { kernelNames } = await tf.profile(() => tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(convBnTrain(conv, bn, input as tf.Tensor4D, true)))(x)));
-    expect(kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_RUNNING_STATS]));
+    expect(kernelNames).toEqual(expect.arrayContaining([BATCH_NORM_TRAIN_RUNNING, BATCH_NORM_TRAIN_GRAD]));
     expect(kernelNames).not.toContain('BatchMatMul');
     // The forward hands the kernels' statistics on whole: no unstacking, no element-wise running-statistics ops.
     const forward = await tf.profile(() => tf.tidy(() => convBnTrain(conv, bn, x, true)));
     // (Reshapes move no data; the customGrad op itself is recorded as 'unnamed scope'.)
-    expect(forward.kernels.map((k) => k.name).filter((k) => k !== 'Reshape' && k !== 'unnamed scope')).toEqual(['Conv2D', BATCH_NORM_TRAIN, BATCH_NORM_RUNNING_STATS]);
+    expect(forward.kernels.map((k) => k.name).filter((k) => k !== 'Reshape' && k !== 'unnamed scope')).toEqual(['Conv2D', BATCH_NORM_TRAIN_RUNNING]);
   } finally {
     x.dispose();
     store.dispose();
