@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 import { ElementwiseSpec, runElementwise, withTemps } from '../../src/backend/webgpu-program';
-import { dispatchesOf } from '../helpers/dispatches';
+import { callsOf, dispatchesOf } from '../helpers/dispatches';
 
 const KERNEL = 'TestSumAndScaledDifference';
 const KERNEL_PER_CALL = 'TestSumAndScaledDifferencePerCall';
@@ -166,26 +166,16 @@ it('frees its outputs when a call fails, and withTemps frees all but what its bo
 });
 
 it('writes a uniform buffer once per set of recurring values, and per dispatch where the program says they change', async () => {
-  const proto = (globalThis as unknown as { GPUQueue: { prototype: { writeBuffer: (...a: unknown[]) => void } } }).GPUQueue.prototype;
-  const original = proto.writeBuffer;
-  let writes = 0;
-  proto.writeBuffer = function (this: unknown, ...a: unknown[]) {
-    writes++;
-    return original.apply(this, a);
-  };
-  try {
-    for (const kernel of [KERNEL, KERNEL_PER_CALL]) {
-      // Alternating values: each call must bind the buffer of its own k.
-      for (const k of [0.5, 2, 0.5, -3, 2]) await run(100, k, kernel);
-      writes = 0;
+  for (const kernel of [KERNEL, KERNEL_PER_CALL]) {
+    // Alternating values: each call must bind the buffer of its own k.
+    for (const k of [0.5, 2, 0.5, -3, 2]) await run(100, k, kernel);
+    const { calls: writes } = await callsOf('GPUQueue', 'writeBuffer', async () => {
       for (const k of [2, -3, 0.5, 2]) {
         const { got, want } = await run(100, k, kernel);
         expect(got).toEqual(want);
       }
-      // The inputs are written at their buffers' creation, not through the queue: these writes are uniforms.
-      expect(writes).toBe(kernel === KERNEL ? 0 : 4);
-    }
-  } finally {
-    proto.writeBuffer = original;
+    });
+    // The inputs are written at their buffers' creation, not through the queue: these writes are uniforms.
+    expect(writes).toBe(kernel === KERNEL ? 0 : 4);
   }
 });
