@@ -397,7 +397,6 @@ export class Adam implements Optimizer {
       weightDecay: this.weightDecay !== 0 ? f(this.weightDecay) : null,
     };
     tf.tidy(() => {
-      const update = useJsLoop ? adamUpdateJsLoop : useKernel ? adamUpdateKernel : adamUpdateTensorOps();
       const items: AdamItem[] = [];
       for (const { index, grad } of pairs) {
         const { name, variable } = this.params[index];
@@ -415,8 +414,12 @@ export class Adam implements Optimizer {
         const biasCorrection2 = 1 - beta2 ** slots.step;
         items.push({ variable, grad, slots, c: { ...base, stepSize: f(this.lr / biasCorrection1), biasCorrection2Sqrt: f(Math.sqrt(biasCorrection2)) } });
       }
-      if (useForeach) adamUpdateForeach(items);
-      else for (const { variable, grad, slots, c } of items) update(variable, grad, slots, c);
+      if (useForeach) {
+        adamUpdateForeach(items);
+        return;
+      }
+      const update = useJsLoop ? adamUpdateJsLoop : useKernel ? adamUpdateKernel : adamUpdateTensorOps();
+      for (const { variable, grad, slots, c } of items) update(variable, grad, slots, c);
     });
   }
 
