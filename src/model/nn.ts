@@ -477,9 +477,9 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
             const inputs: tf.NamedTensorMap = { dy: tf.reshape(dy, [m, c]), xhat: savedXhat, stats: scale };
             if (relu) inputs.out = tf.reshape(savedOutput, [m, c]);
             const attrs: BatchNormTrainAttrs = { relu, block };
-            const [d, dg, db] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+            let d: tf.Tensor;
+            [d, dGamma, dBeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
             dConv = tf.reshape(d, [n, oh, ow, c]);
-            [dGamma, dBeta] = [dg, db];
           } else {
             let g = tf.reshape(dy, [m, c]);
             if (relu) g = tf.mul(g, tf.step(tf.reshape(savedOutput, [m, c])));
