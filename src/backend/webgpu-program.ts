@@ -22,9 +22,14 @@ export interface WebGpuKernelBackend {
  */
 export interface PerOutputSpec extends Omit<ElementwiseSpec, 'outputs'> {
   outputShape: number[];
+  /** Threads (`index` below it), where each writes several values; one per value if absent. */
+  threads?: number;
 }
 
-/** Runs `spec` on `inputs` with `uniforms`: a float32 output of `spec.outputShape`, one thread per value. */
+/**
+ * Runs `spec` on `inputs` with `uniforms`: a float32 output of `spec.outputShape`, one thread per value (or
+ * `spec.threads` of them).
+ */
 export function runPerOutput(backend: WebGpuKernelBackend, spec: PerOutputSpec, inputs: tf.TensorInfo[], uniforms: ProgramUniform[]): tf.TensorInfo {
   const [out] = runElementwise(
     backend,
@@ -38,8 +43,9 @@ export function runPerOutput(backend: WebGpuKernelBackend, spec: PerOutputSpec, 
       body: spec.body,
     },
     inputs,
-    spec.outputShape,
+    spec.threads === undefined ? spec.outputShape : [spec.threads],
     uniforms,
+    spec.threads === undefined ? undefined : [spec.outputShape],
   );
   return out;
 }

@@ -4,7 +4,7 @@
  * within the bound of a float32 sum in any order (n·2⁻²⁴·Σ|terms|), the same bits on every run, nothing left behind.
  */
 import * as tf from '@tensorflow/tfjs';
-import { filterGradChunks, registerWebGpuConvFilterGradKernel } from '../../src/backend/conv-filter-grad-webgpu';
+import { filterGradChunks, filterGradTile, registerWebGpuConvFilterGradKernel } from '../../src/backend/conv-filter-grad-webgpu';
 import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
 
@@ -28,6 +28,10 @@ const GEOMETRIES: Geometry[] = [
   // 'same' with stride 2 on even sizes pads only bottom and right; 'valid' leaves the last row unread.
   { x: [2, 8, 8, 6], k: 3, co: 7, stride: 2, pad: 'same' },
   { x: [2, 9, 7, 6], k: 3, co: 7, stride: 2, pad: 'valid' },
+  // Tiles of 2 and 1 input channels, 4 output channels; one 8 × 4 tile per tap with columns of odd count.
+  { x: [2, 6, 5, 2], k: 3, co: 12, stride: 1, pad: 1 },
+  { x: [2, 6, 5, 5], k: 3, co: 4, stride: 1, pad: 1 },
+  { x: [3, 5, 7, 8], k: 3, co: 4, stride: 1, pad: 1 },
 ];
 
 /** Each filter value's sum in float64 and the bound of a float32 sum of its terms in any order. */
@@ -70,13 +74,23 @@ beforeAll(async () => {
 }, 120000);
 afterAll(() => disposeWebGpuBackend());
 
-it('cuts the output rows into chunks of at least 256 products a thread, keeping at most 4M chunk sums', () => {
+it('cuts the output rows into chunks of at least 256 terms a sum, keeping at most 4M chunk sums', () => {
   expect(filterGradChunks(2 * 64, 48, 9 * 32 * 32)).toEqual({ rowsPerChunk: 6, chunks: 22 });
   expect(filterGradChunks(80, 6, 144)).toEqual({ rowsPerChunk: 43, chunks: 2 });
   expect(filterGradChunks(4, 5, 2048)).toEqual({ rowsPerChunk: 52, chunks: 1 });
   // W32's second stem convolution at batch 32: 2048 output rows of 48 columns, 36,864 filter values: 113 chunks at most.
   expect(filterGradChunks(32 * 64, 48, 9 * 64 * 64)).toEqual({ rowsPerChunk: 19, chunks: 108 });
   expect(filterGradChunks(1 << 16, 1, 1 << 20)).toEqual({ rowsPerChunk: 16384, chunks: 4 });
+});
+
+it('sums tiles of up to 8 input × 4 output channels, smaller where the channel counts are not multiples', () => {
+  expect(filterGradTile(32, 32)).toEqual({ inTile: 8, outTile: 4 });
+  expect(filterGradTile(4, 64)).toEqual({ inTile: 4, outTile: 4 });
+  expect(filterGradTile(3, 64)).toEqual({ inTile: 3, outTile: 4 });
+  expect(filterGradTile(6, 7)).toEqual({ inTile: 3, outTile: 1 });
+  expect(filterGradTile(2, 12)).toEqual({ inTile: 2, outTile: 4 });
+  expect(filterGradTile(5, 4)).toEqual({ inTile: 1, outTile: 4 });
+  expect(filterGradTile(32, 17)).toEqual({ inTile: 8, outTile: 1 });
 });
 
 it.each(GEOMETRIES)('is within float32 summation error of the exact sum: %j', async (g) => {
