@@ -55,6 +55,7 @@ describe('initBackend', () => {
     delete process.env.HRNET_BACKEND;
     const lines: string[] = [];
     const info = await initBackend({ log: (m) => lines.push(m) });
+    // `skipped` lists the backends passed over before the chosen one (not skipped tests): here node-gpu, webgpu, node.
     const nodeAbsent = info.skipped.length === 3;
     if (nodeAbsent) {
       expect(info.name).toBe('wasm');
