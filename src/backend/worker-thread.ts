@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
+import type { WorkerLike } from './worker-process';
 
 /** Worker bootstrap for TypeScript sources: compile `.ts` files on require, then load the worker entry. */
 const TS_BOOTSTRAP = `
@@ -36,13 +37,19 @@ export function startWorkerThread(callerFile: string, dir: string, name: string,
   return new Worker(path.join(dir, `${name}.js`), { workerData });
 }
 
+/** What a worker posts once it can take jobs; `backend` describes the TF.js backend it loaded, where it says. */
+export interface ReadyMessage {
+  type: 'ready';
+  backend?: string;
+}
+
 /**
- * Resolves when worker `w` posts `{ type: 'ready' }`; rejects when it posts `{ type: 'failed' }`,
+ * Resolves with the message when worker `w` posts `{ type: 'ready' }`; rejects when it posts `{ type: 'failed' }`,
  * fails or exits first. Leaves no listener behind.
  * @param label names the worker in errors, e.g. `loader worker 1`
  */
-export function waitUntilReady(w: Worker, label: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+export function waitUntilReady(w: WorkerLike, label: string): Promise<ReadyMessage> {
+  return new Promise<ReadyMessage>((resolve, reject) => {
     const cleanup = (): void => {
       w.off('message', onMessage);
       w.off('error', onError);
@@ -51,7 +58,7 @@ export function waitUntilReady(w: Worker, label: string): Promise<void> {
     const onMessage = (msg: { type?: string; message?: string }): void => {
       if (msg.type === 'ready') {
         cleanup();
-        resolve();
+        resolve(msg as ReadyMessage);
       } else if (msg.type === 'failed') {
         cleanup();
         reject(new Error(`${label} failed to start: ${msg.message ?? 'no message'}`));

@@ -1,14 +1,16 @@
 /**
- * A data-parallel training replica, run as a worker thread by `replicas.ts`: its own backend and
+ * A data-parallel training replica, run by `replicas.ts` as a worker thread or a worker process: its own backend and
  * model copy. Per train job it loads the model state it is sent, runs the train-mode forward and
  * backward of the loss on its share of the batch, and returns the gradients, the loss, the
  * predicted heatmaps and (when asked) the BatchNorm buffers its forward updated. Inference jobs
  * return eval-mode heatmaps with the state of the last load job.
  */
-import { parentPort, workerData } from 'worker_threads';
+import { workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { KernelCalls } from '../backend/kernel-calls';
 import { initBackend } from '../backend/select';
+import { checkedOnWebGpu } from '../backend/webgpu';
+import { receiveWorkerData, threadChannel, type ParentChannel } from '../backend/worker-process';
 import type { Config } from '../config/schema';
 import { FlipTest, inferHeatmaps } from '../eval/evaluate';
 import type { ParamEntry } from '../model/nn';
@@ -77,7 +79,7 @@ export interface ReplicaResult {
 
 /** Messages sent by a replica worker: `done` answers a train job, `output` a load or infer job. */
 export type ReplicaReply =
-  | { type: 'ready' }
+  | { type: 'ready'; backend: string }
   | ({ type: 'done' } & ReplicaResult)
   | { type: 'output'; id: number; heatmaps: Float32Array }
   | { type: 'failed'; id: number; message: string };
@@ -205,10 +207,8 @@ export async function runReplicaJob(model: PoseHRNet, config: Config, job: Repli
   }
 }
 
-async function serve(data: ReplicaWorkerData): Promise<void> {
-  const port = parentPort;
-  if (port === null) return;
-  await initBackend({ preferred: data.backend, quiet: true });
+async function serve(data: ReplicaWorkerData, port: ParentChannel): Promise<void> {
+  const backend = await initBackend({ preferred: data.backend, quiet: true });
   // Every job loads the state it is sent.
   const model = createPoseHRNet(data.config, { initWeights: false });
   // Jobs run one at a time, in the order they arrive (each may wait on asynchronous reads).
@@ -223,24 +223,34 @@ async function serve(data: ReplicaWorkerData): Promise<void> {
         port.postMessage({ type: 'output', id: job.id, heatmaps: new Float32Array(0) } satisfies ReplicaReply);
         return;
       }
+      // A WebGPU device's error makes what it computed untrustworthy: the job fails with it.
       if (job.kind === 'infer') {
-        const heatmaps = ownCopy(await inferHeatmaps(model, job.images, job.n, job.flip));
+        const heatmaps = ownCopy(await checkedOnWebGpu(`inference job ${job.id} of a replica worker`, () => inferHeatmaps(model, job.images, job.n, job.flip)));
         port.postMessage({ type: 'output', id: job.id, heatmaps } satisfies ReplicaReply, [heatmaps.buffer as ArrayBuffer]);
         return;
       }
-      const result = await runReplicaJob(model, data.config, job);
+      const result = await checkedOnWebGpu(`training job ${job.id} of a replica worker`, () => runReplicaJob(model, data.config, job));
       const transfer = [...result.grads, result.output, ...(result.state?.values ?? [])].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ type: 'done', ...result } satisfies ReplicaReply, transfer);
     } catch (e) {
       port.postMessage({ type: 'failed', id: job.id, message: (e as Error).stack ?? String(e) } satisfies ReplicaReply);
     }
   };
-  port.postMessage({ type: 'ready' } satisfies ReplicaReply);
+  port.postMessage({ type: 'ready', backend: `${backend.name} (${backend.details})` } satisfies ReplicaReply);
 }
 
-const data = workerData as Partial<ReplicaWorkerData> | null;
-if (data?.kind === 'hrnet-replica') {
-  serve(data as ReplicaWorkerData).catch((e: unknown) => {
-    parentPort?.postMessage({ type: 'failed', id: -1, message: (e as Error).stack ?? String(e) } satisfies ReplicaReply);
-  });
+/** Serves the jobs of the thread or process that started this worker. */
+async function main(): Promise<void> {
+  const fromProcess = receiveWorkerData();
+  const started = fromProcess !== undefined ? await fromProcess : { data: workerData as Record<string, unknown> | null, channel: threadChannel() };
+  const data = started.data as Partial<ReplicaWorkerData> | null;
+  const port = started.channel;
+  if (data?.kind !== 'hrnet-replica' || port === null) return;
+  try {
+    await serve(data as ReplicaWorkerData, port);
+  } catch (e) {
+    port.postMessage({ type: 'failed', id: -1, message: (e as Error).stack ?? String(e) } satisfies ReplicaReply);
+  }
 }
+
+void main();

@@ -9,18 +9,22 @@
  * On backends that use one core (WASM, cpu) this is how training uses all of them: replicas run
  * on `min(replicas, cores)` threads, each with its own backend, several replicas per thread in
  * turn when there are fewer cores. Results depend on the number of replicas, not of threads.
+ *
+ * On identical GPUs each replica runs in a process of its own instead, whose environment shows its
+ * Vulkan driver one GPU (see `gpu-pinning.ts`): the same jobs, with the state and the gradients copied
+ * over the IPC channel rather than shared.
  */
 import * as os from 'os';
-import type { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
 import { startWorkerThread, waitUntilReady } from '../backend/worker-thread';
+import { startWorkerProcess, WorkerProcess, type WorkerLike } from '../backend/worker-process';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
 import { computeGradients, hostBatchTensors, perSample, type HostBatch } from './train-step';
 import type { FlipTest } from '../eval/evaluate';
-import { assignState, readStateInto, sharedStateViews, sharedViews, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type ReplicaWorkerJob } from './replica-worker';
+import { assignState, readState, readStateInto, sharedStateViews, sharedViews, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type ReplicaWorkerJob } from './replica-worker';
 
 /** What one data-parallel step measured. */
 export interface DataParallelStep {
@@ -72,8 +76,13 @@ export function addWeightedGradients(summed: tf.NamedTensorMap, grads: tf.NamedT
 export interface ReplicaPoolOptions {
   /** Worker threads (default: `min(replicas, os.availableParallelism())`). */
   threads?: number;
-  /** Backend of the workers (default: the backend in use here, when it is WASM or cpu; else automatic). WebGPU is refused. */
+  /** Backend of the workers (default: the backend in use here, when it is WASM or cpu; else automatic). WebGPU needs `processes`. */
   backend?: string;
+  /**
+   * One worker process per replica instead of threads, each started with these variables added to the
+   * environment (e.g. those that show its Vulkan driver one GPU); one entry per replica.
+   */
+  processes?: readonly Record<string, string>[];
 }
 
 interface Pending {
@@ -89,22 +98,34 @@ export class ReplicaPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  /** Why the pool cannot go on: a worker failed or exited (every later job fails with it). */
+  private lost: Error | undefined;
   /** The state sent to the workers, in shared memory (allocated at the first use). */
   private sharedState: Float32Array[] | undefined;
   /** Per replica, where its worker writes the gradients (shared memory, allocated at the first use). */
   private sharedGrads: Float32Array[][] | undefined;
 
   private constructor(
-    private readonly workers: Worker[],
+    private readonly workers: WorkerLike[],
     private readonly config: Config,
     /** Number of replicas: `len(GPUS)`. */
     readonly replicas: number,
+    /** Whether the workers are processes (state and gradients are then copied, not shared). */
+    readonly processes: boolean,
+    /** The backend each worker loaded, as it describes it (e.g. `webgpu (nvidia NVIDIA H200, …)`). */
+    readonly backends: readonly string[],
   ) {
     workers.forEach((w, i) => {
       w.on('message', (msg: ReplicaReply) => this.onMessage(msg));
-      w.on('error', (err: Error) => this.failAll(new Error(`replica worker ${i} failed: ${err.message}`)));
+      w.on('error', (err: Error) => {
+        this.lost ??= new Error(`replica ${this.processes ? 'process' : 'worker'} ${i} failed: ${err.message}`);
+        this.failAll(this.lost);
+      });
       w.on('exit', (code) => {
-        if (!this.closed) this.failAll(new Error(`replica worker ${i} exited with code ${code}`));
+        if (this.closed) return;
+        const said = w instanceof WorkerProcess ? w.stderr.trim().split('\n').slice(-5).join('\n') : '';
+        this.lost ??= new Error(`replica ${this.processes ? 'process' : 'worker'} ${i} exited with code ${code}${said === '' ? '' : `; it wrote:\n${said}`}`);
+        this.failAll(this.lost);
       });
     });
   }
@@ -113,28 +134,38 @@ export class ReplicaPool {
   static async create(config: Config, opts: ReplicaPoolOptions = {}): Promise<ReplicaPool> {
     const replicas = config.GPUS.length;
     const current = tf.getBackend();
-    const backend = opts.backend ?? (current === 'wasm' || current === 'cpu' ? current : undefined);
-    if (backend === 'webgpu' || (backend === undefined && current === 'webgpu')) {
+    const backend = opts.backend ?? (current === 'wasm' || current === 'cpu' || opts.processes !== undefined ? current : undefined);
+    const processes = opts.processes;
+    if (processes === undefined && (backend === 'webgpu' || (backend === undefined && current === 'webgpu'))) {
       // Dawn aborts the process ("std::system_error: Invalid argument") when worker threads drive devices.
-      throw new Error('ReplicaPool: WebGPU replicas cannot run on worker threads; on WebGPU the replicas run in turn on one device (replicaStepInTurn)');
+      throw new Error('ReplicaPool: WebGPU replicas cannot run on worker threads: give them processes, or compute them in turn on one device (replicaStepInTurn)');
     }
-    const threads = opts.threads ?? Math.min(replicas, os.availableParallelism());
+    if (processes !== undefined && processes.length !== replicas) {
+      throw new Error(`ReplicaPool: ${processes.length} process environments for ${replicas} replicas (GPUS has ${replicas} entries)`);
+    }
+    const threads = processes?.length ?? opts.threads ?? Math.min(replicas, os.availableParallelism());
     if (!(Number.isInteger(threads) && threads > 0)) throw new Error(`ReplicaPool: threads must be a positive integer, got ${threads}`);
-    const workers: Worker[] = [];
+    const workers: WorkerLike[] = [];
+    const kind = processes !== undefined ? 'process' : 'worker';
     try {
       for (let i = 0; i < threads; i++) {
         const data: ReplicaWorkerData = { kind: 'hrnet-replica', config, backend };
-        workers.push(startWorkerThread(__filename, __dirname, 'replica-worker', data as unknown as Record<string, unknown>));
+        const record = data as unknown as Record<string, unknown>;
+        workers.push(
+          processes !== undefined
+            ? startWorkerProcess(__filename, __dirname, 'replica-worker', record, processes[i])
+            : startWorkerThread(__filename, __dirname, 'replica-worker', record),
+        );
       }
-      await Promise.all(workers.map((w, i) => waitUntilReady(w, `replica worker ${i}`)));
+      const ready = await Promise.all(workers.map((w, i) => waitUntilReady(w, `replica ${kind} ${i}`)));
+      return new ReplicaPool(workers, config, replicas, processes !== undefined, ready.map((r) => r.backend ?? '?'));
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new ReplicaPool(workers, config, replicas);
   }
 
-  /** Number of worker threads. */
+  /** Number of worker threads (or processes). */
   get threads(): number {
     return this.workers.length;
   }
@@ -149,7 +180,8 @@ export class ReplicaPool {
     const sizes = chunkSizes(batch.n, this.replicas);
     const state = await this.readState(model);
     const params = model.params.parameters();
-    const gradsOut = (this.sharedGrads ??= Array.from({ length: this.replicas }, () => sharedViews(params.map((p) => p.variable.size))));
+    // Processes return their gradients in their reply; threads write them into shared memory.
+    const gradsOut = this.processes ? undefined : (this.sharedGrads ??= Array.from({ length: this.replicas }, () => sharedViews(params.map((p) => p.variable.size))));
     const results = await Promise.all(
       hostChunks(batch, sizes, this.config).map((chunk, r) => {
         const job: ReplicaJob = {
@@ -162,7 +194,7 @@ export class ReplicaPool {
           target: chunk.target.slice(),
           targetWeight: chunk.targetWeight.slice(),
           returnBuffers: r === 0,
-          gradsOut: gradsOut[r],
+          gradsOut: gradsOut?.[r],
         };
         return this.post<ReplicaResult>(r % this.workers.length, job);
       }),
@@ -173,7 +205,7 @@ export class ReplicaPool {
     results.forEach((res, r) => {
       const weight = sizes[r] / batch.n;
       loss += weight * res.loss;
-      gradsOut[r].forEach((g, i) => {
+      (gradsOut?.[r] ?? res.grads).forEach((g, i) => {
         const acc = grads[i];
         for (let j = 0; j < g.length; j++) acc[j] += weight * g[j];
       });
@@ -207,8 +239,9 @@ export class ReplicaPool {
     return { loss, output };
   }
 
-  /** The state of `model` in shared memory, which every worker reads without a copy. */
+  /** The state of `model` in shared memory, which every worker thread reads without a copy (processes get copies). */
   private readState(model: PoseHRNet): Promise<ReplicaState> {
+    if (this.processes) return readState(model);
     this.sharedState ??= sharedStateViews(model);
     return readStateInto(model, this.sharedState);
   }
@@ -257,6 +290,7 @@ export class ReplicaPool {
   }
 
   private post<T extends ReplicaResult | Float32Array>(worker: number, job: ReplicaWorkerJob): Promise<T> {
+    if (this.lost !== undefined) return Promise.reject(this.lost);
     return new Promise<T>((resolve, reject) => {
       this.pending.set(job.id, { resolve: resolve as (r: ReplicaResult | Float32Array) => void, reject });
       this.workers[worker].postMessage(job);

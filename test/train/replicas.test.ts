@@ -2,16 +2,23 @@
  * Data-parallel training: the batch split, and the gradients the replica threads return against
  * the same replica computations run on this thread.
  */
+import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
-import { chunkSizes, ReplicaPool, replicaStepInTurn } from '../../src/train/replicas';
+import { chunkSizes, ReplicaPool, replicaStepInTurn, type ReplicaPoolOptions } from '../../src/train/replicas';
 import { lossOfConfig } from '../../src/train/loss';
 import { Adam } from '../../src/train/optim';
 import { relL2 } from '../helpers/fixtures';
 import { readState, runReplicaJob, type ReplicaResult } from '../../src/train/replica-worker';
 import { inferHeatmaps } from '../../src/eval/evaluate';
-import { useTestBackend } from '../helpers/backend';
+import { TEST_BACKEND, useTestBackend } from '../helpers/backend';
+
+/** The processes this process started that are still running. */
+function childPids(): number[] {
+  const out = spawnSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter((l) => l.trim() !== '').map(Number);
+}
 
 const config = () =>
   loadConfig('configs/synthetic/w16_128x96.yaml', [
@@ -46,7 +53,7 @@ describe('ReplicaPool', () => {
     await useTestBackend();
   });
 
-  it('returns the size-weighted mean of the replica gradients and replica 0 BatchNorm statistics, on 1 or 2 threads', async () => {
+  it('returns the size-weighted mean of the replica gradients and replica 0 BatchNorm statistics, on 1 or 2 threads or in 2 processes', async () => {
     const cfg = config();
     const batch = randomBatch(5, 11);
     // The reference: each chunk's job on this thread, from the same initial state.
@@ -80,10 +87,14 @@ describe('ReplicaPool', () => {
     });
     ref.dispose();
 
-    for (const threads of [2, 1]) {
+    const placements: ReplicaPoolOptions[] = [{ threads: 2 }, { threads: 1 }, { processes: [{}, {}] }];
+    for (const placement of placements) {
       const model = createPoseHRNet(cfg, { seed: 4 });
-      const pool = await ReplicaPool.create(cfg, { threads });
+      const pool = await ReplicaPool.create(cfg, placement);
       try {
+        expect(pool.processes).toBe(placement.processes !== undefined);
+        expect(pool.threads).toBe(placement.threads ?? 2);
+        expect(pool.backends).toEqual(Array(pool.threads).fill(expect.stringMatching(new RegExp(`^${TEST_BACKEND} `))));
         const before = tf.memory().numTensors;
         const got = await pool.gradients(model, batch);
         expect(tf.memory().numTensors).toBe(before);
@@ -98,6 +109,27 @@ describe('ReplicaPool', () => {
         await pool.close();
         model.dispose();
       }
+    }
+  }, 120000);
+
+  it('fails every job once a replica process is gone, saying which and how it ended', async () => {
+    const cfg = config();
+    const model = createPoseHRNet(cfg, { seed: 4 });
+    const before = new Set(childPids());
+    const pool = await ReplicaPool.create(cfg, { processes: [{}, {}] });
+    try {
+      const started = childPids().filter((pid) => !before.has(pid));
+      expect(started).toHaveLength(2);
+      process.kill(started[1], 'SIGKILL');
+      // Until Node has reaped it, and then one turn of the event loop for its exit event.
+      while (childPids().includes(started[1])) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setImmediate(resolve));
+      const batch = randomBatch(2, 31);
+      await expect(pool.gradients(model, batch)).rejects.toThrow(/^replica process \d exited with code 137/);
+      await expect(pool.gradients(model, batch)).rejects.toThrow(/^replica process \d exited with code 137/);
+    } finally {
+      await pool.close();
+      model.dispose();
     }
   }, 120000);
 
