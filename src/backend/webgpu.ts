@@ -83,7 +83,8 @@ interface DawnModule {
   globals: Record<string, unknown>;
 }
 
-function dawnModulePath(): string {
+/** The path of `dawn.node` in the `webgpu` package, for this platform. */
+export function dawnModulePath(): string {
   const pkgDir = path.dirname(require.resolve('webgpu/package.json'));
   const arch = process.platform === 'darwin' ? 'universal' : process.arch;
   return path.join(pkgDir, 'dist', `${process.platform}-${arch}`, 'dawn.node');

@@ -40,6 +40,7 @@ import { savePng } from '../viz/save-png';
 import { HeatmapLoss, lossOfConfig } from './loss';
 import { DataParallelStep, ReplicaPool, replicaStepInTurn } from './replicas';
 import { WebGpuReplicas, planWebGpuReplicas } from './webgpu-replicas';
+import { formatPinned } from '../backend/gpu-pinning';
 import { createOptimizer, Optimizer, OptimizerState } from './optim';
 import { multiStepLr } from './schedule';
 import { openScalarWriter, ScalarWriter, writeEpochScalars } from './tensorboard';
@@ -249,11 +250,17 @@ async function startWorkers(run: RunSetup, needed: boolean): Promise<RunWorkers>
   }
   if (config.GPUS.length > 1 && tf.getBackend() === 'webgpu') {
     const plan = await planWebGpuReplicas(config.GPUS);
-    if (plan.devices) {
+    const head = `data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples`;
+    if (plan.kind === 'devices') {
       workers.deviceReplicas = await WebGpuReplicas.create(config, plan.gpus);
-      log(`data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples on ${config.GPUS.length} WebGPU devices: replica 0 on the backend's; ${workers.deviceReplicas.describe()}`);
+      log(`${head} on ${config.GPUS.length} WebGPU devices: replica 0 on the backend's; ${workers.deviceReplicas.describe()}`);
+    } else if (plan.kind === 'processes') {
+      const pool = await ReplicaPool.create(config, { backend: 'webgpu', processes: plan.pinned.map((p) => p.env) });
+      workers.replicas = pool;
+      const where = plan.pinned.map((p, r) => `replica ${r} on ${formatPinned(p.device)}: ${pool.backends[r]}`).join('; ');
+      log(`${head} in ${pool.threads} processes, one GPU each (the optimizer step and validation on this process's device): ${where}`);
     } else {
-      log(`data parallel: ${config.GPUS.length} replicas of ${config.TRAIN.BATCH_SIZE_PER_GPU} samples, computed in turn on one WebGPU device (${plan.reason})`);
+      log(`${head}, computed in turn on one WebGPU device (${plan.reason})`);
     }
   } else if (config.GPUS.length > 1) {
     workers.replicas = await ReplicaPool.create(config);

@@ -8,11 +8,13 @@
  * by chunk size, for one optimizer step. The running statistics are replica 0's.
  *
  * Dawn cannot drive devices from worker threads (it aborts the process), which is why the replicas share
- * this thread: dispatching is cheap next to the kernels, and the reads are asynchronous.
+ * this thread: dispatching is cheap next to the kernels, and the reads are asynchronous. GPUs of one model,
+ * which one process cannot tell apart, get a process each instead (`ReplicaPool` with `processes`).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
-import { formatAdapter, registerWebGpuDeviceBackend, webGpuAdapter, webGpuAdapterNames, type AdapterDescription, type WebGpuDeviceBackend } from '../backend/webgpu';
+import { listVulkanDevices, pinGpus, type PinnedGpu, type VulkanDeviceList } from '../backend/gpu-pinning';
+import { dawnModulePath, formatAdapter, registerWebGpuDeviceBackend, webGpuAdapter, webGpuAdapterNames, type AdapterDescription, type WebGpuDeviceBackend } from '../backend/webgpu';
 import { createPoseHRNet, type PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
@@ -20,27 +22,49 @@ import { addWeightedGradients, chunkSizes, hostChunks, type DataParallelStep } f
 import { computeGradients, hostBatchTensors, perSample, type BatchGradients, type HostBatch } from './train-step';
 
 /**
- * How the replicas of `GPUS` run on WebGPU. Each on a device of its own when the entries name distinct
- * adapters of Dawn's list and one of them is the main backend's: replica 0 runs there, replicas 1… on the
- * other entries' adapters, in `GPUS` order (`gpus` below). Else in turn on the main device, with the
- * reason (e.g. a config's `GPUS: [0, 1]` on a machine with one GPU). Dawn's Node bindings choose adapters
- * by name, so two GPUs of the same model cannot be told apart.
+ * How the replicas of `GPUS` run on WebGPU:
+ * - `devices`: each on a device of its own in this process, where the entries name distinct adapters of
+ *   Dawn's list and one of them is the main backend's: replica 0 runs there, replicas 1… on the other
+ *   entries' adapters, in `GPUS` order (`gpus`);
+ * - `processes`: each in a process of its own, shown one GPU by Mesa's device-select Vulkan layer, where
+ *   entries name GPUs of the same model (Dawn's Node bindings choose adapters by name, so one process
+ *   cannot tell them apart), in `GPUS` order (`pinned`);
+ * - `in-turn`: in turn on the main device, with the reason (e.g. a config's `GPUS: [0, 1]` on a machine
+ *   with one GPU, or identical GPUs without the layer).
  */
-export async function planWebGpuReplicas(gpus: readonly number[]): Promise<{ devices: true; gpus: number[] } | { devices: false; reason: string }> {
+export type WebGpuReplicaPlan = { kind: 'devices'; gpus: number[] } | { kind: 'processes'; pinned: PinnedGpu[] } | { kind: 'in-turn'; reason: string };
+
+/** Options of {@link planWebGpuReplicas}. */
+export interface WebGpuReplicaPlanOptions {
+  /** Dawn's adapters (default: asked of Dawn). */
+  adapterNames?: readonly string[];
+  /** The Vulkan devices (default: listed by a probe process, see `listVulkanDevices`). */
+  listDevices?: () => Promise<VulkanDeviceList>;
+}
+
+/** Plans the replicas of `gpus` (the config's `GPUS`, indices into Dawn's list of adapters); see {@link WebGpuReplicaPlan}. */
+export async function planWebGpuReplicas(gpus: readonly number[], opts: WebGpuReplicaPlanOptions = {}): Promise<WebGpuReplicaPlan> {
   const main = webGpuAdapter();
-  if (main === undefined) return { devices: false, reason: 'the WebGPU backend is not registered' };
-  const names = await webGpuAdapterNames({ allowSoftware: main.software });
-  if (names.length === 0) return { devices: false, reason: 'the adapters cannot be listed here (a browser offers one)' };
+  if (main === undefined) return { kind: 'in-turn', reason: 'the WebGPU backend is not registered' };
+  const names = opts.adapterNames ?? (await webGpuAdapterNames({ allowSoftware: main.software }));
+  if (names.length === 0) return { kind: 'in-turn', reason: 'the adapters cannot be listed here (a browser offers one)' };
   const list = names.map((n, i) => `${i}: ${n}`).join(', ');
   const missing = gpus.find((g) => !(Number.isInteger(g) && g >= 0 && g < names.length));
-  if (missing !== undefined) return { devices: false, reason: `there is no GPU ${missing} (Dawn lists ${list})` };
+  if (missing !== undefined) return { kind: 'in-turn', reason: `there is no GPU ${missing} (Dawn lists ${list})` };
+  const repeated = gpus.find((g, i) => gpus.indexOf(g) !== i);
+  if (repeated !== undefined) return { kind: 'in-turn', reason: `GPUS names GPU ${repeated} more than once (Dawn lists ${list})` };
   const twin = gpus.find((g, i) => gpus.findIndex((h) => names[h] === names[g]) !== i);
   if (twin !== undefined) {
-    return { devices: false, reason: `GPU ${twin} (${names[twin]}) cannot be told apart from another entry of GPUS: Dawn's Node bindings choose adapters by name (Dawn lists ${list})` };
+    const why = `GPU ${twin} (${names[twin]}) cannot be told apart from another entry of GPUS in one process: Dawn's Node bindings choose adapters by name (Dawn lists ${list})`;
+    const devices = await (opts.listDevices ?? (() => listVulkanDevices(dawnModulePath())))();
+    if ('reason' in devices) return { kind: 'in-turn', reason: `${why}; a process per GPU would, but ${devices.reason}` };
+    const pins = pinGpus(names, gpus, devices.devices);
+    if ('reason' in pins) return { kind: 'in-turn', reason: `${why}; a process per GPU would, but ${pins.reason}` };
+    return { kind: 'processes', pinned: pins.pinned };
   }
   const mainEntry = gpus.findIndex((g) => names[g] === main.device);
-  if (mainEntry < 0) return { devices: false, reason: `the backend's adapter (${main.device}) is none of GPUS (Dawn lists ${list})` };
-  return { devices: true, gpus: gpus.filter((_, i) => i !== mainEntry) };
+  if (mainEntry < 0) return { kind: 'in-turn', reason: `the backend's adapter (${main.device}) is none of GPUS (Dawn lists ${list})` };
+  return { kind: 'devices', gpus: gpus.filter((_, i) => i !== mainEntry) };
 }
 
 /** A copy of the model on a device of its own. */
