@@ -5,6 +5,7 @@
  * predicted heatmaps and (when asked) the BatchNorm buffers its forward updated. Inference jobs
  * return eval-mode heatmaps with the state of the last load job.
  */
+import * as fs from 'fs';
 import { workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { KernelCalls } from '../backend/kernel-calls';
@@ -37,6 +38,8 @@ export interface LoadJob {
   kind: 'load';
   id: number;
   state: ReplicaState;
+  /** The state's values are in this file (see {@link writePackedFile}) rather than in `state.values`, which is then empty. */
+  stateFile?: string;
 }
 
 /** Eval-mode heatmaps of `n` images with the last loaded state (flip-averaged when `flip` is given). */
@@ -60,6 +63,10 @@ export interface ReplicaJob extends HostBatch {
    * returning them; the result's `grads` is then empty.
    */
   gradsOut?: Float32Array[];
+  /** The state's values are in this file (see {@link writePackedFile}) rather than in `state.values`, which is then empty. */
+  stateFile?: string;
+  /** Write the gradients to this file (see {@link writePackedFile}) instead of returning them; the result's `grads` is then empty. */
+  gradsFile?: string;
 }
 
 /** What a replica returns. */
@@ -146,18 +153,75 @@ export function assignState(model: PoseHRNet, state: ReplicaState, scope: StateS
  * into them with {@link readStateInto} reaches every worker without a copy.
  */
 export function sharedStateViews(model: PoseHRNet): Float32Array[] {
-  return sharedViews(scopedEntries(model, 'all').map((e) => e.variable.size));
+  return packedViews(stateSizes(model), { shared: true });
 }
 
-/** Float32 views of the given sizes, one after the other in a single SharedArrayBuffer. */
-export function sharedViews(sizes: number[]): Float32Array[] {
-  const buffer = new SharedArrayBuffer(sizes.reduce((a, b) => a + b, 0) * 4);
+/** The sizes of every variable of `model` (state-dict order): what a state holds. */
+export function stateSizes(model: PoseHRNet): number[] {
+  return scopedEntries(model, 'all').map((e) => e.variable.size);
+}
+
+/** The sizes of the trainable parameters of `model` (state-dict order): what the gradients hold. */
+export function gradientSizes(model: PoseHRNet): number[] {
+  return model.params.parameters().map((p) => p.variable.size);
+}
+
+/**
+ * Float32 views of the given sizes, one after the other in a single buffer: a SharedArrayBuffer (which
+ * worker threads read without a copy) when `shared`, else an ArrayBuffer.
+ */
+export function packedViews(sizes: number[], opts: { shared: boolean }): Float32Array[] {
+  const bytes = sizes.reduce((a, b) => a + b, 0) * 4;
+  const buffer = opts.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
   let offset = 0;
   return sizes.map((size) => {
     const view = new Float32Array(buffer, offset * 4, size);
     offset += size;
     return view;
   });
+}
+
+/** The bytes that packed `views` (from {@link packedViews}) span, checked to follow one another. */
+function packedBytes(views: Float32Array[]): Uint8Array {
+  if (views.length === 0) return new Uint8Array(0);
+  let end = views[0].byteOffset;
+  for (const v of views) {
+    if (v.buffer !== views[0].buffer || v.byteOffset !== end) throw new Error('packed views must follow one another in one buffer (packedViews)');
+    end += v.byteLength;
+  }
+  return new Uint8Array(views[0].buffer, views[0].byteOffset, end - views[0].byteOffset);
+}
+
+/**
+ * Writes packed `views` to `file`, raw float32. How processes exchange states and gradients: a file in
+ * memory (`/dev/shm`) is written and read several times faster than the same bytes cross Node's IPC
+ * channel, and one file of weights serves every process.
+ */
+export function writePackedFile(file: string, views: Float32Array[]): void {
+  const bytes = packedBytes(views);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads `file` (from {@link writePackedFile}) into packed `views`, which it must fill exactly. */
+export function readPackedFile(file: string, views: Float32Array[]): void {
+  const bytes = packedBytes(views);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size !== bytes.length) throw new Error(`${file}: ${size} bytes, expected ${bytes.length} (${views.length} tensors)`);
+    for (let done = 0; done < bytes.length; ) {
+      const n = fs.readSync(fd, bytes, done, bytes.length - done, done);
+      if (n === 0) throw new Error(`${file}: ended after ${done} of ${bytes.length} bytes`);
+      done += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -211,6 +275,15 @@ async function serve(data: ReplicaWorkerData, port: ParentChannel): Promise<void
   const backend = await initBackend({ preferred: data.backend, quiet: true });
   // Every job loads the state it is sent.
   const model = createPoseHRNet(data.config, { initWeights: false });
+  // Where states and gradients exchanged through files land (allocated at the first such job).
+  let stateViews: Float32Array[] | undefined;
+  let gradViews: Float32Array[] | undefined;
+  const stateOf = (job: LoadJob | ReplicaJob): ReplicaState => {
+    if (job.stateFile === undefined) return job.state;
+    stateViews ??= packedViews(stateSizes(model), { shared: false });
+    readPackedFile(job.stateFile, stateViews);
+    return { values: stateViews, counters: job.state.counters };
+  };
   // Jobs run one at a time, in the order they arrive (each may wait on asynchronous reads).
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (job: ReplicaWorkerJob) => {
@@ -219,7 +292,7 @@ async function serve(data: ReplicaWorkerData, port: ParentChannel): Promise<void
   const runJob = async (job: ReplicaWorkerJob): Promise<void> => {
     try {
       if (job.kind === 'load') {
-        assignState(model, job.state);
+        assignState(model, stateOf(job));
         port.postMessage({ type: 'output', id: job.id, heatmaps: new Float32Array(0) } satisfies ReplicaReply);
         return;
       }
@@ -229,7 +302,11 @@ async function serve(data: ReplicaWorkerData, port: ParentChannel): Promise<void
         port.postMessage({ type: 'output', id: job.id, heatmaps } satisfies ReplicaReply, [heatmaps.buffer as ArrayBuffer]);
         return;
       }
-      const result = await checkedOnWebGpu(`training job ${job.id} of a replica worker`, () => runReplicaJob(model, data.config, job));
+      const gradsFile = job.gradsFile;
+      if (gradsFile !== undefined) gradViews ??= packedViews(gradientSizes(model), { shared: false });
+      const local: ReplicaJob = { ...job, state: stateOf(job), gradsOut: gradsFile !== undefined ? gradViews : job.gradsOut };
+      const result = await checkedOnWebGpu(`training job ${job.id} of a replica worker`, () => runReplicaJob(model, data.config, local));
+      if (gradsFile !== undefined) writePackedFile(gradsFile, gradViews as Float32Array[]);
       const transfer = [...result.grads, result.output, ...(result.state?.values ?? [])].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ type: 'done', ...result } satisfies ReplicaReply, transfer);
     } catch (e) {

@@ -11,10 +11,12 @@
  * turn when there are fewer cores. Results depend on the number of replicas, not of threads.
  *
  * On identical GPUs each replica runs in a process of its own instead, whose environment shows its
- * Vulkan driver one GPU (see `gpu-pinning.ts`): the same jobs, with the state and the gradients copied
- * over the IPC channel rather than shared.
+ * Vulkan driver one GPU (see `gpu-pinning.ts`): the same jobs over the IPC channel, the state and the
+ * gradients through files in memory (one state file read by every process, a gradient file each).
  */
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
 import { startWorkerThread, waitUntilReady } from '../backend/worker-thread';
@@ -24,7 +26,7 @@ import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
 import { computeGradients, hostBatchTensors, perSample, type HostBatch } from './train-step';
 import type { FlipTest } from '../eval/evaluate';
-import { assignState, readState, readStateInto, sharedStateViews, sharedViews, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type ReplicaWorkerJob } from './replica-worker';
+import { assignState, gradientSizes, packedViews, readPackedFile, readStateInto, sharedStateViews, stateSizes, writePackedFile, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type ReplicaWorkerJob } from './replica-worker';
 
 /** What one data-parallel step measured. */
 export interface DataParallelStep {
@@ -72,6 +74,27 @@ export function addWeightedGradients(summed: tf.NamedTensorMap, grads: tf.NamedT
   }
 }
 
+/**
+ * A new folder for the files replica processes exchange, in memory where Linux offers it (`/dev/shm`), and
+ * what removes it: at `close()`, or as this process exits if it exits first.
+ */
+function exchangeFolder(): { dir: string; remove: () => void } {
+  let root = os.tmpdir();
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    root = '/dev/shm';
+  } catch {
+    // No memory file system: the temporary folder.
+  }
+  const dir = fs.mkdtempSync(path.join(root, 'hrnet-replicas-'));
+  const remove = (): void => {
+    process.off('exit', remove);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', remove);
+  return { dir, remove };
+}
+
 /** Options of {@link ReplicaPool.create}. */
 export interface ReplicaPoolOptions {
   /** Worker threads (default: `min(replicas, os.availableParallelism())`). */
@@ -104,6 +127,9 @@ export class ReplicaPool {
   private sharedState: Float32Array[] | undefined;
   /** Per replica, where its worker writes the gradients (shared memory, allocated at the first use). */
   private sharedGrads: Float32Array[][] | undefined;
+  /** Processes: the state written to their file, and where a replica's gradients are read back (allocated at the first use). */
+  private fileState: Float32Array[] | undefined;
+  private fileGrads: Float32Array[] | undefined;
 
   private constructor(
     private readonly workers: WorkerLike[],
@@ -114,6 +140,10 @@ export class ReplicaPool {
     readonly processes: boolean,
     /** The backend each worker loaded, as it describes it (e.g. `webgpu (nvidia NVIDIA H200, …)`). */
     readonly backends: readonly string[],
+    /** Processes: the folder of the files they exchange states and gradients through. */
+    private readonly exchangeDir?: string,
+    /** Removes `exchangeDir` (also run if this process exits first). */
+    private readonly removeExchangeDir?: () => void,
   ) {
     workers.forEach((w, i) => {
       w.on('message', (msg: ReplicaReply) => this.onMessage(msg));
@@ -147,6 +177,7 @@ export class ReplicaPool {
     if (!(Number.isInteger(threads) && threads > 0)) throw new Error(`ReplicaPool: threads must be a positive integer, got ${threads}`);
     const workers: WorkerLike[] = [];
     const kind = processes !== undefined ? 'process' : 'worker';
+    const exchange = processes !== undefined ? exchangeFolder() : undefined;
     try {
       for (let i = 0; i < threads; i++) {
         const data: ReplicaWorkerData = { kind: 'hrnet-replica', config, backend };
@@ -158,9 +189,10 @@ export class ReplicaPool {
         );
       }
       const ready = await Promise.all(workers.map((w, i) => waitUntilReady(w, `replica ${kind} ${i}`)));
-      return new ReplicaPool(workers, config, replicas, processes !== undefined, ready.map((r) => r.backend ?? '?'));
+      return new ReplicaPool(workers, config, replicas, processes !== undefined, ready.map((r) => r.backend ?? '?'), exchange?.dir, exchange?.remove);
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
+      exchange?.remove();
       throw e;
     }
   }
@@ -178,10 +210,11 @@ export class ReplicaPool {
     if (this.closed) throw new Error('ReplicaPool: closed');
     const perTarget = perSample(this.config).target;
     const sizes = chunkSizes(batch.n, this.replicas);
-    const state = await this.readState(model);
+    const { state, stateFile } = await this.sendState(model);
     const params = model.params.parameters();
-    // Processes return their gradients in their reply; threads write them into shared memory.
-    const gradsOut = this.processes ? undefined : (this.sharedGrads ??= Array.from({ length: this.replicas }, () => sharedViews(params.map((p) => p.variable.size))));
+    // Threads write their gradients into shared memory, processes into a file each.
+    const gradsOut = this.processes ? undefined : (this.sharedGrads ??= Array.from({ length: this.replicas }, () => packedViews(gradientSizes(model), { shared: true })));
+    const gradsFile = (r: number): string | undefined => (this.exchangeDir === undefined ? undefined : path.join(this.exchangeDir, `grads-${r}.bin`));
     const results = await Promise.all(
       hostChunks(batch, sizes, this.config).map((chunk, r) => {
         const job: ReplicaJob = {
@@ -195,6 +228,8 @@ export class ReplicaPool {
           targetWeight: chunk.targetWeight.slice(),
           returnBuffers: r === 0,
           gradsOut: gradsOut?.[r],
+          stateFile,
+          gradsFile: gradsFile(r),
         };
         return this.post<ReplicaResult>(r % this.workers.length, job);
       }),
@@ -205,7 +240,14 @@ export class ReplicaPool {
     results.forEach((res, r) => {
       const weight = sizes[r] / batch.n;
       loss += weight * res.loss;
-      (gradsOut?.[r] ?? res.grads).forEach((g, i) => {
+      const file = gradsFile(r);
+      let replicaGrads = gradsOut?.[r] ?? res.grads;
+      if (file !== undefined) {
+        // One replica's file at a time, into the same memory.
+        replicaGrads = this.fileGrads ??= packedViews(gradientSizes(model), { shared: false });
+        readPackedFile(file, replicaGrads);
+      }
+      replicaGrads.forEach((g, i) => {
         const acc = grads[i];
         for (let j = 0; j < g.length; j++) acc[j] += weight * g[j];
       });
@@ -239,19 +281,29 @@ export class ReplicaPool {
     return { loss, output };
   }
 
-  /** The state of `model` in shared memory, which every worker thread reads without a copy (processes get copies). */
-  private readState(model: PoseHRNet): Promise<ReplicaState> {
-    if (this.processes) return readState(model);
-    this.sharedState ??= sharedStateViews(model);
-    return readStateInto(model, this.sharedState);
+  /**
+   * The state of `model` for the workers: in shared memory, which every worker thread reads without a copy;
+   * for processes, in one file that each of them reads (the job then carries the counters alone).
+   */
+  private async sendState(model: PoseHRNet): Promise<{ state: ReplicaState; stateFile?: string }> {
+    if (this.exchangeDir === undefined) {
+      this.sharedState ??= sharedStateViews(model);
+      return { state: await readStateInto(model, this.sharedState) };
+    }
+    this.fileState ??= packedViews(stateSizes(model), { shared: false });
+    const { counters } = await readStateInto(model, this.fileState);
+    const stateFile = path.join(this.exchangeDir, 'state.bin');
+    writePackedFile(stateFile, this.fileState);
+    return { state: { values: [], counters }, stateFile };
   }
 
-  /** Stops the workers. */
+  /** Stops the workers (and removes the files the processes exchanged). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.failAll(new Error('ReplicaPool: closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
+    this.removeExchangeDir?.();
   }
 
   /**
@@ -259,8 +311,8 @@ export class ReplicaPool {
    * Call it again whenever the weights change (training steps overwrite the workers' copies).
    */
   async loadWeights(model: PoseHRNet): Promise<void> {
-    const state = await this.readState(model);
-    await Promise.all(this.workers.map((_, i) => this.post<Float32Array>(i, { kind: 'load', id: this.nextId++, state })));
+    const { state, stateFile } = await this.sendState(model);
+    await Promise.all(this.workers.map((_, i) => this.post<Float32Array>(i, { kind: 'load', id: this.nextId++, state, stateFile })));
   }
 
   /**

@@ -3,6 +3,9 @@
  * the same replica computations run on this thread.
  */
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
@@ -10,9 +13,14 @@ import { chunkSizes, ReplicaPool, replicaStepInTurn, type ReplicaPoolOptions } f
 import { lossOfConfig } from '../../src/train/loss';
 import { Adam } from '../../src/train/optim';
 import { relL2 } from '../helpers/fixtures';
-import { readState, runReplicaJob, type ReplicaResult } from '../../src/train/replica-worker';
+import { packedViews, readPackedFile, readState, runReplicaJob, writePackedFile, type ReplicaResult } from '../../src/train/replica-worker';
 import { inferHeatmaps } from '../../src/eval/evaluate';
 import { TEST_BACKEND, useTestBackend } from '../helpers/backend';
+
+/** The folders replica processes exchange files through (in memory where Linux has /dev/shm). */
+function exchangeFolders(): string[] {
+  return [os.tmpdir(), '/dev/shm'].filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((f) => f.startsWith('hrnet-replicas-')).map((f) => path.join(d, f)));
+}
 
 /** The processes this process started that are still running. */
 function childPids(): number[] {
@@ -45,6 +53,27 @@ describe('chunkSizes', () => {
     expect(chunkSizes(5, 2)).toEqual([3, 2]);
     expect(chunkSizes(10, 4)).toEqual([3, 3, 3, 1]);
     expect(chunkSizes(2, 4)).toEqual([1, 1]);
+  });
+});
+
+describe('packed files', () => {
+  it('write and read packed views in one piece, and refuse a file of another size or views not packed', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hrnet-packed-'));
+    try {
+      const file = path.join(dir, 'state.bin');
+      const views = packedViews([3, 0, 2], { shared: false });
+      views[0].set([1, 2, 3]);
+      views[2].set([-4, 5.5]);
+      writePackedFile(file, views);
+      expect(fs.statSync(file).size).toBe(20);
+      const back = packedViews([3, 0, 2], { shared: true });
+      readPackedFile(file, back);
+      expect(back.map((v) => Array.from(v))).toEqual([[1, 2, 3], [], [-4, 5.5]]);
+      expect(() => readPackedFile(file, packedViews([3, 3], { shared: false }))).toThrow(/state\.bin: 20 bytes, expected 24 \(2 tensors\)/);
+      expect(() => writePackedFile(file, [new Float32Array(2), new Float32Array(2)])).toThrow(/packed views must follow one another/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -90,7 +119,10 @@ describe('ReplicaPool', () => {
     const placements: ReplicaPoolOptions[] = [{ threads: 2 }, { threads: 1 }, { processes: [{}, {}] }];
     for (const placement of placements) {
       const model = createPoseHRNet(cfg, { seed: 4 });
+      const foldersBefore = exchangeFolders();
       const pool = await ReplicaPool.create(cfg, placement);
+      // Processes exchange states and gradients through files in a folder of their own.
+      expect(exchangeFolders().length).toBe(foldersBefore.length + (placement.processes !== undefined ? 1 : 0));
       try {
         expect(pool.processes).toBe(placement.processes !== undefined);
         expect(pool.threads).toBe(placement.threads ?? 2);
@@ -109,6 +141,7 @@ describe('ReplicaPool', () => {
         await pool.close();
         model.dispose();
       }
+      expect(exchangeFolders()).toEqual(foldersBefore);
     }
   }, 120000);
 
