@@ -8,6 +8,7 @@ import { evalCocoCommand } from './eval-coco';
 import { evalPckhCommand } from './eval-pckh';
 import { exportCommand } from './export';
 import { importCommand } from './import';
+import { gpusCommand } from './gpus';
 import { infoCommand } from './info';
 import { predictCommand } from './predict';
 import { showCommand } from './show';
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('hrnet')
     .command(trainCommand)
     .command(infoCommand)
+    .command(gpusCommand)
     .command(importCommand)
     .command(synthCommand)
     .command(showCommand)
