@@ -255,10 +255,15 @@ async function startWorkers(run: RunSetup, needed: boolean): Promise<RunWorkers>
       workers.deviceReplicas = await WebGpuReplicas.create(config, plan.gpus);
       log(`${head} on ${config.GPUS.length} WebGPU devices: replica 0 on the backend's; ${workers.deviceReplicas.describe()}`);
     } else if (plan.kind === 'processes') {
-      const pool = await ReplicaPool.create(config, { backend: 'webgpu', processes: plan.pinned.map((p) => p.env) });
-      workers.replicas = pool;
-      const where = plan.pinned.map((p, r) => `replica ${r} on ${formatPinned(p.device)}: ${pool.backends[r]}`).join('; ');
-      log(`${head} in ${pool.threads} processes, one GPU each (the optimizer step and validation on this process's device): ${where}`);
+      try {
+        const pool = await ReplicaPool.create(config, { backend: 'webgpu', processes: plan.pinned.map((p) => p.env) });
+        workers.replicas = pool;
+        const where = plan.pinned.map((p, r) => `replica ${r} on ${formatPinned(p.device)}: ${pool.backends[r]}`).join('; ');
+        log(`${head} in ${pool.threads} processes, one GPU each (the optimizer step and validation on this process's device): ${where}`);
+      } catch (e) {
+        log(`warning: the replica processes could not start (${(e as Error).message.split('\n')[0]})`);
+        log(`${head}, computed in turn on one WebGPU device`);
+      }
     } else {
       log(`${head}, computed in turn on one WebGPU device (${plan.reason})`);
     }
