@@ -61,7 +61,8 @@ export class WorkerProcess extends EventEmitter {
       if (this.listenerCount('error') > 0) this.emit('error', err);
     });
     this.exited = new Promise<number>((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close' rather than 'exit': by then the standard error has been read to its end.
+      child.once('close', (code, signal) => {
         // Killed by a signal: 128 + its number, as a shell reports it.
         this.exitCode = code ?? 128 + (signal !== null ? (os.constants.signals[signal] ?? 0) : 0);
         this.emit('exit', this.exitCode);
@@ -78,6 +79,16 @@ export class WorkerProcess extends EventEmitter {
   /** The last lines the worker wrote to its standard error. */
   get stderr(): string {
     return this.stderrTail();
+  }
+
+  /**
+   * What the worker's standard error says went wrong, in a line: its last line naming an error (Node prints
+   * the stack below it), else its last line; `undefined` when it wrote nothing.
+   */
+  get failure(): string | undefined {
+    const lines = this.stderrTail().split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const errors = lines.filter((l) => /^([A-Za-z]*Error\b|error:)/i.test(l));
+    return errors.at(-1) ?? lines.at(-1);
   }
 
   /** Sends a copy of `message` (there is no transfer between processes). */

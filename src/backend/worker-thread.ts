@@ -70,7 +70,9 @@ export function waitUntilReady(w: WorkerLike, label: string): Promise<ReadyMessa
     };
     const onExit = (code: number): void => {
       cleanup();
-      reject(new Error(`${label} exited with code ${code} while starting`));
+      // A worker process says on its standard error why it ended.
+      const said = (w as { failure?: string }).failure;
+      reject(new Error(`${label} exited with code ${code} while starting${said === undefined ? '' : ` (${said})`}`));
     };
     w.on('message', onMessage);
     w.on('error', onError);

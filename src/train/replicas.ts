@@ -153,8 +153,8 @@ export class ReplicaPool {
       });
       w.on('exit', (code) => {
         if (this.closed) return;
-        const said = w instanceof WorkerProcess ? w.stderr.trim().split('\n').slice(-5).join('\n') : '';
-        this.lost ??= new Error(`replica ${this.processes ? 'process' : 'worker'} ${i} exited with code ${code}${said === '' ? '' : `; it wrote:\n${said}`}`);
+        const said = w instanceof WorkerProcess ? w.failure : undefined;
+        this.lost ??= new Error(`replica ${this.processes ? 'process' : 'worker'} ${i} exited with code ${code}${said === undefined ? '' : ` (${said})`}`);
         this.failAll(this.lost);
       });
     });

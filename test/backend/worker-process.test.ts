@@ -31,6 +31,16 @@ it('starts a worker process with its data and environment, and exchanges typed a
   }
 }, 60000);
 
+it('says why a worker process could not start, from what it wrote', async () => {
+  const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const w = startWorkerProcess(path.join(helpers, 'x.ts'), helpers, 'echo-worker', {}, { NODE_OPTIONS: '--require /nonexistent/preload.js' });
+    await expect(waitUntilReady(w, 'echo worker')).rejects.toThrow("echo worker exited with code 1 while starting (Error: Cannot find module '/nonexistent/preload.js')");
+  } finally {
+    write.mockRestore();
+  }
+}, 60000);
+
 it('reports a worker process that exits, with its code and its standard error', async () => {
   const w = startWorkerProcess(path.join(helpers, 'x.ts'), helpers, 'echo-worker', {});
   await waitUntilReady(w, 'echo worker');
@@ -43,6 +53,7 @@ it('reports a worker process that exits, with its code and its standard error', 
     write.mockRestore();
   }
   expect(w.stderr).toContain('echo worker: asked to crash');
+  expect(w.failure).toBe('echo worker: asked to crash');
   expect(() => w.postMessage({})).toThrow(/has exited/);
   expect(await w.terminate()).toBe(3);
 }, 60000);
