@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# On the GPU machine, in the folder pack.sh wrote: unpacks Node and the app into a temporary folder, then
-# measures, one after the other, the host's share of a WebGPU step on this CPU (bench/webgpu-host.ts, Dawn's
-# Null backend: no GPU involved), and on this GPU the official PyTorch HRNet-W32 256×192 (batch 32; TF32 off
+# On the GPU machine, in the folder pack.sh wrote: unpacks Node and the app into a temporary folder, records
+# the machine (GPUs, driver, cores, and `hrnet gpus`: the adapters as GPUS numbers them), then measures, one
+# after the other, the host's share of a WebGPU step on this CPU (bench/webgpu-host.ts, Dawn's Null backend:
+# no GPU involved), and on this GPU the official PyTorch HRNet-W32 256×192 (batch 32; TF32 off
 # and on) and `hrnet bench model --backend webgpu --batch 32` (training and inference images/s, the adapter
 # named, the top kernels of one step). Everything printed is also written to RESULTS_DIR.
 #
@@ -38,6 +39,8 @@ has_loader || echo "run.sh: no Vulkan loader (libvulkan.so.1) on the library pat
   date -u +%FT%TZ
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not available"
   nproc
+  # The adapters as GPUS numbers them, and whether GPUs of one model can get a process each.
+  (cd "$work/app" && timeout 120 "$work/node" dist/cli/main.js gpus 2>&1)
 } | tee "$res/machine.txt"
 
 if [ "${HOST_BENCH:-1}" != 0 ]; then

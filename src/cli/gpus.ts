@@ -45,7 +45,15 @@ export const gpusCommand: CommandModule<object, GpusArgs> = {
   describe: "list the GPUs WebGPU sees, numbered as a config's GPUS numbers them",
   builder: (y: Argv) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<GpusArgs>,
   handler: async (args) => {
-    const listing = await listGpus();
+    let listing: Awaited<ReturnType<typeof listGpus>>;
+    try {
+      listing = await listGpus();
+    } catch (e) {
+      // No Vulkan loader and no software driver to fall back on, or Dawn's module missing.
+      const reason = (e as Error).message.split('\n')[0];
+      console.log(args.json ? JSON.stringify({ gpus: [], unavailable: reason }) : `no GPU adapter listed: ${reason}`);
+      return;
+    }
     if (args.json) {
       console.log(JSON.stringify(listing));
       return;
