@@ -74,19 +74,60 @@ export function addWeightedGradients(summed: tf.NamedTensorMap, grads: tf.NamedT
   }
 }
 
+const EXCHANGE_PREFIX = 'hrnet-replicas-';
+
+/** Whether process `pid` is running (a process of another user counts as running). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * A new folder for the files replica processes exchange, in memory where Linux offers it (`/dev/shm`), and
- * what removes it: at `close()`, or as this process exits if it exits first.
+ * Removes the exchange folders in `root` whose run has ended without removing them: a run stopped by a
+ * signal (Ctrl-C, a kill) runs no exit handler, and a folder in `/dev/shm` holds memory until removed.
+ * Their names carry the pid of the run that made them.
+ * @returns the folders removed
  */
-function exchangeFolder(): { dir: string; remove: () => void } {
-  let root = os.tmpdir();
+export function removeStaleExchangeFolders(root: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = new RegExp(`^${EXCHANGE_PREFIX}(\\d+)-`).exec(name);
+    if (m === null || processRuns(Number(m[1]))) continue;
+    const dir = path.join(root, name);
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+/** Where exchange folders go: in memory where Linux offers it (`/dev/shm`), else the temporary folder. */
+export function exchangeRoot(): string {
   try {
     fs.accessSync('/dev/shm', fs.constants.W_OK);
-    root = '/dev/shm';
+    return '/dev/shm';
   } catch {
-    // No memory file system: the temporary folder.
+    return os.tmpdir();
   }
-  const dir = fs.mkdtempSync(path.join(root, 'hrnet-replicas-'));
+}
+
+/**
+ * A new folder for the files replica processes exchange (see {@link exchangeRoot}; those of ended runs are
+ * removed first), and what removes it: at `close()`, or as this process exits if it exits first.
+ */
+function exchangeFolder(): { dir: string; remove: () => void } {
+  const root = exchangeRoot();
+  removeStaleExchangeFolders(root);
+  const dir = fs.mkdtempSync(path.join(root, `${EXCHANGE_PREFIX}${process.pid}-`));
   const remove = (): void => {
     process.off('exit', remove);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config/load';
 import { createPoseHRNet } from '../../src/model/pose-hrnet';
-import { chunkSizes, ReplicaPool, replicaStepInTurn, type ReplicaPoolOptions } from '../../src/train/replicas';
+import { chunkSizes, removeStaleExchangeFolders, ReplicaPool, replicaStepInTurn, type ReplicaPoolOptions } from '../../src/train/replicas';
 import { lossOfConfig } from '../../src/train/loss';
 import { Adam } from '../../src/train/optim';
 import { relL2 } from '../helpers/fixtures';
@@ -73,6 +73,28 @@ describe('packed files', () => {
       expect(() => writePackedFile(file, [new Float32Array(2), new Float32Array(2)])).toThrow(/packed views must follow one another/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('exchange folders', () => {
+  it('removes the folders of runs that ended without removing them, and no other', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hrnet-exchange-root-'));
+    try {
+      // A process that has ended: its pid names a run stopped by a signal.
+      const ended = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid as number;
+      const stale = path.join(root, `hrnet-replicas-${ended}-abc123`);
+      const live = path.join(root, `hrnet-replicas-${process.pid}-def456`);
+      const other = path.join(root, 'something-else');
+      for (const d of [stale, live, other]) {
+        fs.mkdirSync(d);
+        fs.writeFileSync(path.join(d, 'state.bin'), 'x');
+      }
+      expect(removeStaleExchangeFolders(root)).toEqual([stale]);
+      expect(fs.readdirSync(root).sort()).toEqual([path.basename(live), 'something-else'].sort());
+      expect(removeStaleExchangeFolders(path.join(root, 'missing'))).toEqual([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });
