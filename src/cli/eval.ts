@@ -20,6 +20,7 @@ import { formatNameValueTable } from '../eval/name-value-table';
 import { loadModelFromCheckpoint, resolveCheckpointPath, writeFileAtomic } from '../io/checkpoint';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import { ReplicaPool } from '../train/replicas';
+import { planWebGpuReplicas, startReplicaProcesses } from '../train/webgpu-replicas';
 import { configFromArgs, GlobalArgs, startBackend, UsageError, withBackend } from './common';
 
 /** Arguments of `hrnet eval`. */
@@ -75,10 +76,45 @@ export function evalConfigOf(checkpointConfig: Config, args: Pick<EvalArgs, 'con
 }
 
 /**
+ * On WebGPU, the replica processes of the config's `GPUS` where they name GPUs of one model (see
+ * `planWebGpuReplicas`), with their weights loaded; `undefined` where the evaluation runs on this process's
+ * device (one GPU, distinct GPUs, or processes that could not start, which is said).
+ */
+async function gpuProcesses(model: PoseHRNet, config: Config): Promise<ReplicaPool | undefined> {
+  if (tf.getBackend() !== 'webgpu' || config.GPUS.length < 2) return undefined;
+  const plan = await planWebGpuReplicas(config.GPUS);
+  if (plan.kind !== 'processes') return undefined;
+  let started: Awaited<ReturnType<typeof startReplicaProcesses>>;
+  try {
+    started = await startReplicaProcesses(config, plan.pinned);
+  } catch (e) {
+    console.error(`warning: the replica processes could not start (${(e as Error).message.split('\n')[0]}); evaluating on one GPU`);
+    return undefined;
+  }
+  console.error(`heatmaps on ${started.pool.threads} GPUs, one process each: ${started.where}`);
+  try {
+    await started.pool.loadWeights(model);
+  } catch (e) {
+    await started.pool.close();
+    throw e;
+  }
+  return started.pool;
+}
+
+/**
  * Predictions over `data`, the heatmaps computed on `threads` worker threads (default: one per core
- * when the backend uses one core, WASM or cpu; 1 runs on this thread).
+ * when the backend uses one core, WASM or cpu; 1 runs on this thread); on WebGPU, split over the GPUs of
+ * `GPUS` where they are of one model (a process each), else on this process's device.
  */
 async function predictWithThreads(model: PoseHRNet, data: JointsDataset, config: Config, threads?: number): Promise<DatasetPredictions> {
+  const processes = threads === undefined ? await gpuProcesses(model, config) : undefined;
+  if (processes !== undefined) {
+    try {
+      return await predictDataset(model, data, predictOptionsFromConfig(config), (images, count, flip) => processes.heatmaps(images, count, flip));
+    } finally {
+      await processes.close();
+    }
+  }
   const oneCoreBackend = tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
   const n = threads ?? (oneCoreBackend ? os.availableParallelism() : 1);
   if (!(Number.isInteger(n) && n >= 1)) throw new UsageError(`--threads must be a positive integer, got ${threads}`);

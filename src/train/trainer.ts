@@ -39,8 +39,7 @@ import { renderTrainingCurves, EpochMetrics } from '../viz/curves';
 import { savePng } from '../viz/save-png';
 import { HeatmapLoss, lossOfConfig } from './loss';
 import { DataParallelStep, ReplicaPool, replicaStepInTurn } from './replicas';
-import { WebGpuReplicas, planWebGpuReplicas } from './webgpu-replicas';
-import { formatPinned } from '../backend/gpu-pinning';
+import { WebGpuReplicas, planWebGpuReplicas, startReplicaProcesses } from './webgpu-replicas';
 import { createOptimizer, Optimizer, OptimizerState } from './optim';
 import { multiStepLr } from './schedule';
 import { openScalarWriter, ScalarWriter, writeEpochScalars } from './tensorboard';
@@ -256,10 +255,9 @@ async function startWorkers(run: RunSetup, needed: boolean): Promise<RunWorkers>
       log(`${head} on ${config.GPUS.length} WebGPU devices: replica 0 on the backend's; ${workers.deviceReplicas.describe()}`);
     } else if (plan.kind === 'processes') {
       try {
-        const pool = await ReplicaPool.create(config, { backend: 'webgpu', processes: plan.pinned.map((p) => p.env) });
+        const { pool, where } = await startReplicaProcesses(config, plan.pinned);
         workers.replicas = pool;
-        const where = plan.pinned.map((p, r) => `replica ${r} on ${formatPinned(p.device)}: ${pool.backends[r]}`).join('; ');
-        log(`${head} in ${pool.threads} processes, one GPU each (the optimizer step and validation on this process's device): ${where}`);
+        log(`${head} in ${pool.threads} processes, one GPU each (the optimizer step on this process's device): ${where}`);
       } catch (e) {
         log(`warning: the replica processes could not start (${(e as Error).message.split('\n')[0]})`);
         log(`${head}, computed in turn on one WebGPU device`);

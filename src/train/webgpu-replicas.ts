@@ -13,12 +13,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
-import { listVulkanDevices, pinGpus, type PinnedGpu, type VulkanDeviceList } from '../backend/gpu-pinning';
+import { formatPinned, listVulkanDevices, pinGpus, type PinnedGpu, type VulkanDeviceList } from '../backend/gpu-pinning';
 import { dawnModulePath, formatAdapter, registerWebGpuDeviceBackend, webGpuAdapter, webGpuAdapterNames, type AdapterDescription, type WebGpuDeviceBackend } from '../backend/webgpu';
 import { createPoseHRNet, type PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
-import { addWeightedGradients, chunkSizes, hostChunks, type DataParallelStep } from './replicas';
+import { addWeightedGradients, chunkSizes, hostChunks, ReplicaPool, type DataParallelStep } from './replicas';
 import { computeGradients, hostBatchTensors, perSample, type BatchGradients, type HostBatch } from './train-step';
 
 /**
@@ -65,6 +65,16 @@ export async function planWebGpuReplicas(gpus: readonly number[], opts: WebGpuRe
   const mainEntry = gpus.findIndex((g) => names[g] === main.device);
   if (mainEntry < 0) return { kind: 'in-turn', reason: `the backend's adapter (${main.device}) is none of GPUS (Dawn lists ${list})` };
   return { kind: 'devices', gpus: gpus.filter((_, i) => i !== mainEntry) };
+}
+
+/**
+ * Starts the replica processes of a `processes` plan, on WebGPU, one per pinned GPU; `where` says, for the
+ * log, which GPU each was pinned to and which adapter its backend reported.
+ */
+export async function startReplicaProcesses(config: Config, pinned: readonly PinnedGpu[]): Promise<{ pool: ReplicaPool; where: string }> {
+  const pool = await ReplicaPool.create(config, { backend: 'webgpu', processes: pinned.map((p) => p.env) });
+  const where = pinned.map((p, r) => `replica ${r} on ${formatPinned(p.device)}: ${pool.backends[r]}`).join('; ');
+  return { pool, where };
 }
 
 /** A copy of the model on a device of its own. */
