@@ -22,6 +22,8 @@ import { jointsMseLoss } from '../../src/train/loss';
 import { Adam } from '../../src/train/optim';
 import { trainStep } from '../../src/train/train-step';
 import { train } from '../../src/train/trainer';
+import * as webGpuReplicas from '../../src/train/webgpu-replicas';
+import type { VulkanDevice } from '../../src/backend/gpu-pinning';
 import { provokeWebGpuError } from '../helpers/webgpu-errors';
 
 /** The main job's network and recipe, narrowed so that a software GPU runs it in a test. */
@@ -111,6 +113,43 @@ it('trains (two replicas, validation, checkpoints, resume), evaluates and predic
   await expect(runPredict({ backend: 'webgpu', checkpoint, image: path.join(valDir, fs.readdirSync(valDir)[0]), out: path.join(dir, 'pred') })).rejects.toThrow(
     /^the WebGPU device reported an error during the prediction on .*\.(jpg|png), .*Buffer usages must not be 0/s,
   );
+}, 900000);
+
+it('trains and evaluates with the replicas in processes, as on GPUs of one model', async () => {
+  // CI's one software adapter cannot be pinned: the identical-GPU plan, with processes that all see it.
+  const device: VulkanDevice = { index: 0, vendorId: 0x1ae0, deviceId: 0xc0de, name: 'SwiftShader Device (Subzero)', type: 'CPU' };
+  const plan = jest.spyOn(webGpuReplicas, 'planWebGpuReplicas').mockResolvedValue({ kind: 'processes', pinned: [{ device, env: {} }, { device, env: {} }] });
+  try {
+    const config = loadConfig('configs/synthetic/w16_128x96.yaml', [...overrides(path.join(dir, 'data')), 'GPUS=[0,1]']);
+    const out = path.join(dir, 'run-processes');
+    const logs: string[] = [];
+    const run = await train({ config, outDir: out, maxEpochs: 1, log: (m: string) => void logs.push(m), progress: false });
+    run.model.dispose();
+    expect(logs).toContainEqual(expect.stringMatching(/^data parallel: 2 replicas of 2 samples in 2 processes, one GPU each .*replica 1 on SwiftShader Device \(Subzero\) \(1ae0:c0de\): webgpu/));
+    expect(run.history.map((h) => h.epoch)).toEqual([0]);
+    expect(Number.isFinite(run.history[0].trainLoss) && Number.isFinite(run.history[0].valMetric)).toBe(true);
+
+    // The evaluation splits its heatmaps over the processes; on this device alone it finds the same keypoints.
+    const checkpoint = path.join(out, 'final_state.ckpt');
+    const notes: string[] = [];
+    const err = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void notes.push(a.join(' ')));
+    let split, alone;
+    try {
+      split = await runEval({ backend: 'webgpu', checkpoint, set: [], json: true, out: path.join(dir, 'eval-split') });
+      alone = await runEval({ backend: 'webgpu', checkpoint, set: [], json: true, threads: 1, out: path.join(dir, 'eval-alone') });
+    } finally {
+      err.mockRestore();
+    }
+    expect(notes).toContainEqual(expect.stringMatching(/^heatmaps on 2 GPUs, one process each: /));
+    expect(split.stats?.AP).toBe(alone.stats?.AP);
+    const keypoints = (file: string) => (JSON.parse(fs.readFileSync(file, 'utf8')) as { keypoints: number[] }[]).flatMap((r) => r.keypoints);
+    const [a, b] = [keypoints(split.file), keypoints(alone.file)];
+    expect(a.length).toBe(b.length);
+    // Batches of another size round differently on WebGPU: the same keypoints to well under a pixel.
+    a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(1e-3));
+  } finally {
+    plan.mockRestore();
+  }
 }, 900000);
 
 it('destroys the device when the backend is disposed, and a new registration computes on a new one', async () => {
