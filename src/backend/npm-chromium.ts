@@ -81,21 +81,29 @@ function xmlText(s: string): string {
 }
 
 /**
- * Writes `<dir>/hrnet-fonts.conf` unless it is there (folders unpacked before it existed lack it): the
- * package's fonts, the system's, and a font cache inside `dir`. Written to a temporary name, then renamed.
+ * Writes `<dir>/hrnet-fonts.conf` unless it is there as it should be: the package's fonts, the system's, and
+ * a font cache inside `dir`. A folder unpacked before the file existed lacks it, and one unpacked by an
+ * earlier version has it naming the staging folder it was unpacked in (its fonts unused, its cache left in a
+ * stray folder): both get it (re)written. Written to a temporary name, then renamed.
+ * @returns whether the file was written
  */
-function ensureFontConfig(dir: string): void {
+export function ensureFontConfig(dir: string): boolean {
   const file = path.join(dir, FONT_CONFIG_FILE);
-  if (fs.existsSync(file)) return;
   const xml =
     '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n' +
     `  <dir>${xmlText(path.join(dir, 'fonts'))}</dir>\n` +
     '  <dir>/usr/share/fonts</dir>\n' +
     `  <cachedir>${xmlText(path.join(dir, 'fonts-cache'))}</cachedir>\n` +
     '</fontconfig>\n';
+  try {
+    if (fs.readFileSync(file, 'utf8') === xml) return false;
+  } catch {
+    // Not there yet.
+  }
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, xml);
   fs.renameSync(tmp, file);
+  return true;
 }
 
 const COMPLETE_MARK = '.unpacked';
@@ -120,7 +128,7 @@ async function unpackInto(staging: string): Promise<void> {
   if (path.dirname(exe) !== staging) {
     throw new Error(`${PACKAGE} unpacked into ${path.dirname(exe)}, expected ${staging}`);
   }
-  ensureFontConfig(staging);
+  // The font config names its folder: it is written once the files are where they stay (unpackNpmChromium).
   fs.writeFileSync(path.join(staging, COMPLETE_MARK), `${PACKAGE}\n`);
 }
 
@@ -156,6 +164,7 @@ export function unpackNpmChromium(): Promise<NpmChromium> {
     } finally {
       fs.rmSync(staging, { recursive: true, force: true });
     }
+    ensureFontConfig(dir);
     return layout(dir, version);
   })();
   pending.catch(() => {
