@@ -12,6 +12,9 @@
 # "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 420); HOST_BENCH=0 skips the host's share,
 # TORCH_BENCH=0 PyTorch, WEBGPU_BENCH=0 the project's bench.
 #
+# MULTI_GPU=1 then times the project's bench on every GPU nvidia-smi lists, one replica process each, at
+# BENCH_BATCH × that many (GPUs of one model: see the README's *Identical GPUs*).
+#
 # MAIN_JOB=1 then trains the main job on WebGPU (`hrnet train` with no config: the synthetic dataset is rendered
 # first) and writes its output, metrics.jsonl and curves.png to RESULTS_DIR/main-job; MAIN_JOB_TIMEOUT bounds it
 # in seconds (default 540). The checkpoints stay behind (they are deleted with the temporary folder).
@@ -52,6 +55,15 @@ fi
 if [ "${WEBGPU_BENCH:-1}" != 0 ]; then
   # shellcheck disable=SC2086
   (cd "$work/app" && timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu.txt"
+fi
+if [ "${MULTI_GPU:-0}" = 1 ]; then
+  gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
+  if [ "${gpus:-0}" -ge 2 ]; then
+    # shellcheck disable=SC2086
+    (cd "$work/app" && timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch $((${BENCH_BATCH:-32} * gpus)) --replicas "$gpus" --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu-$gpus-gpus.txt"
+  else
+    echo "run.sh: MULTI_GPU=1 needs two GPUs or more; nvidia-smi lists ${gpus:-none}" | tee "$res/webgpu-multi-gpu.txt"
+  fi
 fi
 if [ "${MAIN_JOB:-0}" = 1 ]; then
   mkdir -p "$res/main-job"

@@ -49,7 +49,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('config', { type: 'string', default: DEFAULT_CONFIG, describe: 'network to measure' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key' })
       .option('batch', { type: 'number', default: 8, describe: 'batch size of training and batched inference' })
-      .option('replicas', { type: 'number', describe: 'data-parallel training replicas, one worker thread each (default one per core on wasm/cpu, 1 on a GPU)' })
+      .option('replicas', { type: 'number', describe: 'data-parallel training replicas, one worker thread each (default one per core on wasm/cpu, 1 on a GPU); on webgpu one process per GPU, for GPUs of one model' })
       .option('steps', { type: 'number', default: 3, describe: 'timed steps (median reported) after one warm-up step' })
       .option('backend', { type: 'string', describe: 'node-gpu | webgpu | node | wasm | cpu' })
       .option('annotations', { type: 'string', default: DEFAULT_ANNOTATIONS, describe: 'COCO-format file for the data benchmark (images beside it)' })
@@ -89,9 +89,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       model = await checkedOnWebGpu('the benchmark', () => benchmarkModel(config, { batch: args.batch, steps: args.steps, profile: args.profile, replicas }));
       Object.assign(out, { config: path.basename(args.config), batch: args.batch, ...model, profile: model.profile?.slice(0, 15) });
       console.log(`${path.basename(args.config)}, batch ${args.batch}, ${backend.name}${backend.adapter ? ` on ${backend.details}` : ''}:`);
-      const on = model.replicas > 1 ? `, ${model.replicas} data-parallel replicas on worker threads` : ", this thread";
+      const on = model.replicas > 1 ? `, ${model.replicas} data-parallel replicas in ${model.replicaPlacement ?? 'worker threads'}` : ', this thread';
       console.log(`  training   ${model.trainImagesPerSecond.toFixed(2)} images/s (${model.trainStepSeconds.toFixed(2)} s a step${on})`);
-      const split = model.replicas > 1 ? ` (split over ${model.replicas} worker threads)` : '';
+      const split = model.replicas > 1 ? ` (split over the ${model.replicas} replicas)` : '';
       console.log(`  inference  ${model.inferImagesPerSecondBatchN.toFixed(2)} images/s at batch ${args.batch}${split}, ${model.inferImagesPerSecondBatch1.toFixed(2)} at batch 1`);
       console.log(`  tensors leaked per training step: ${model.tensorsLeakedPerStep}`);
       if (model.profile) {

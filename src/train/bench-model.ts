@@ -9,6 +9,7 @@ import { createPoseHRNet } from '../model/pose-hrnet';
 import { jointsMseLoss } from './loss';
 import { Adam } from './optim';
 import { ReplicaPool } from './replicas';
+import { planWebGpuReplicas, startReplicaProcesses } from './webgpu-replicas';
 import { trainStep } from './train-step';
 
 /** Options of {@link benchmarkModel}. */
@@ -23,8 +24,10 @@ export interface ModelBenchmarkOptions {
   profile?: boolean;
   /**
    * Data-parallel replicas for the training and batch-N inference figures (default 1): the batch is
-   * split between them, each on its own worker thread (see `replicas.ts`). Batch-1 inference runs on
-   * this thread. The profile is of one replica's share of a training step.
+   * split between them, each on its own worker thread (see `replicas.ts`), or on WebGPU in a process
+   * of its own on a GPU of its own, where GPUs 0… of Dawn's list are of one model (see
+   * `planWebGpuReplicas`). Batch-1 inference runs on this thread. The profile is of one replica's share
+   * of a training step.
    */
   replicas?: number;
 }
@@ -38,8 +41,10 @@ export interface KernelTime {
 
 /** What {@link benchmarkModel} measured. */
 export interface ModelBenchmarkResult {
-  /** Replicas (worker threads) of the training figure; 1 is this thread. */
+  /** Replicas (worker threads, or processes on WebGPU) of the training figure; 1 is this thread. */
   replicas: number;
+  /** Where the replicas ran, when there are several: `worker threads`, or the processes and their GPUs. */
+  replicaPlacement?: string;
   trainImagesPerSecond: number;
   trainStepSeconds: number;
   inferImagesPerSecondBatch1: number;
@@ -70,7 +75,7 @@ async function timed(fn: () => void | Promise<void>, warmup: number, steps: numb
  * Median seconds of a data-parallel training step of `n` random samples on `replicas` worker
  * threads, and of eval-mode heatmaps of the same `n` images split over the threads.
  */
-async function timedDataParallel(config: Config, n: number, replicas: number, warmup: number, steps: number): Promise<{ train: number; infer: number }> {
+async function timedDataParallel(config: Config, n: number, replicas: number, warmup: number, steps: number): Promise<{ train: number; infer: number; placement: string }> {
   const cfg: Config = { ...config, GPUS: Array.from({ length: replicas }, (_, i) => i) };
   const [w, h] = cfg.MODEL.IMAGE_SIZE;
   const [hw, hh] = cfg.MODEL.HEATMAP_SIZE;
@@ -81,17 +86,41 @@ async function timedDataParallel(config: Config, n: number, replicas: number, wa
   const batch = { n, images, target, targetWeight: new Float32Array(n * k).fill(1) };
   const model = createPoseHRNet(cfg, { seed: 0 });
   const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
-  const pool = await ReplicaPool.create(cfg);
+  let pool: ReplicaPool;
+  let placement: string;
+  try {
+    ({ pool, placement } = await benchmarkReplicas(cfg));
+  } catch (e) {
+    optimizer.dispose();
+    model.dispose();
+    throw e;
+  }
   try {
     const train = await timed(async () => void (await pool.step(model, optimizer, batch)), warmup, steps);
     await pool.loadWeights(model);
     const infer = await timed(async () => void (await pool.heatmaps(batch.images, n)), warmup, steps);
-    return { train, infer };
+    return { train, infer, placement };
   } finally {
     await pool.close();
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/**
+ * The replicas of `cfg` (one per entry of `GPUS`): worker threads, or on WebGPU one process per GPU where the
+ * entries are GPUs of one model; other WebGPU plans are refused with the planner's reason (distinct adapters
+ * train in one process, which this benchmark does not time).
+ */
+async function benchmarkReplicas(cfg: Config): Promise<{ pool: ReplicaPool; placement: string }> {
+  if (tf.getBackend() !== 'webgpu') return { pool: await ReplicaPool.create(cfg), placement: 'worker threads' };
+  const plan = await planWebGpuReplicas(cfg.GPUS);
+  if (plan.kind !== 'processes') {
+    const why = plan.kind === 'in-turn' ? plan.reason : 'they are distinct adapters, which train in one process, not timed here';
+    throw new Error(`${cfg.GPUS.length} replicas on WebGPU are timed on GPUs 0…${cfg.GPUS.length - 1} of one model, a process each: ${why}`);
+  }
+  const { pool, where } = await startReplicaProcesses(cfg, plan.pinned);
+  return { pool, placement: `processes, one GPU each: ${where}` };
 }
 
 /** Measures training and inference speed of the config's network on random data. */
@@ -143,6 +172,7 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
     }
     return {
       replicas,
+      replicaPlacement: parallel?.placement,
       trainImagesPerSecond: n / trainSeconds,
       trainStepSeconds: trainSeconds,
       inferImagesPerSecondBatch1: 1 / infer1,

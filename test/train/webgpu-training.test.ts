@@ -22,6 +22,7 @@ import { jointsMseLoss } from '../../src/train/loss';
 import { Adam } from '../../src/train/optim';
 import { trainStep } from '../../src/train/train-step';
 import { train } from '../../src/train/trainer';
+import { benchmarkModel } from '../../src/train/bench-model';
 import * as webGpuReplicas from '../../src/train/webgpu-replicas';
 import type { VulkanDevice } from '../../src/backend/gpu-pinning';
 import { provokeWebGpuError } from '../helpers/webgpu-errors';
@@ -147,6 +148,25 @@ it('trains and evaluates with the replicas in processes, as on GPUs of one model
     expect(a.length).toBe(b.length);
     // Batches of another size round differently on WebGPU: the same keypoints to well under a pixel.
     a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(1e-3));
+  } finally {
+    plan.mockRestore();
+  }
+}, 900000);
+
+it('benchmarks replicas in processes on GPUs of one model, and says why not elsewhere', async () => {
+  const config = loadConfig('configs/synthetic/w16_128x96.yaml', overrides(path.join(dir, 'data')));
+  // CI's one adapter: GPUS [0, 1] names a GPU there is not.
+  await expect(benchmarkModel(config, { batch: 2, steps: 1, warmup: 0, replicas: 2 })).rejects.toThrow(/^2 replicas on WebGPU are timed on GPUs 0…1 of one model, a process each: there is no GPU 1/);
+  const device: VulkanDevice = { index: 0, vendorId: 0x1ae0, deviceId: 0xc0de, name: 'SwiftShader Device (Subzero)', type: 'CPU' };
+  const plan = jest.spyOn(webGpuReplicas, 'planWebGpuReplicas').mockResolvedValue({ kind: 'processes', pinned: [{ device, env: {} }, { device, env: {} }] });
+  try {
+    const before = tf.memory().numTensors;
+    const result = await benchmarkModel(config, { batch: 2, steps: 1, warmup: 0, replicas: 2 });
+    expect(result.replicas).toBe(2);
+    expect(result.replicaPlacement).toMatch(/^processes, one GPU each: replica 0 on SwiftShader .*; replica 1 on SwiftShader/);
+    expect(result.trainImagesPerSecond).toBeGreaterThan(0);
+    expect(result.inferImagesPerSecondBatchN).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(before);
   } finally {
     plan.mockRestore();
   }
