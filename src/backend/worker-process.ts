@@ -11,6 +11,7 @@ import { EventEmitter } from 'events';
 import * as os from 'os';
 import * as path from 'path';
 import { parentPort } from 'worker_threads';
+import { tsBootstrap } from './ts-bootstrap';
 
 /** Set in a worker process's environment; its first message carries the worker's data. */
 const WORKER_PROCESS_ENV = 'HRNET_WORKER_PROCESS';
@@ -21,23 +22,8 @@ interface WorkerDataMessage {
   data: Record<string, unknown>;
 }
 
-/** Bootstrap of a worker process from TypeScript sources: compile `.ts` files on require, then load the entry (argv[1]). */
-const TS_PROCESS_BOOTSTRAP = `
-const Module = require('module');
-const fs = require('fs');
-const entry = process.argv[1];
-const req = Module.createRequire(entry);
-const ts = req('typescript');
-Module._extensions['.ts'] = function (module, filename) {
-  const source = fs.readFileSync(filename, 'utf8');
-  const out = ts.transpileModule(source, {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
-  });
-  module._compile(out.outputText, filename);
-};
-req(entry);
-`;
+/** Bootstrap of a worker process from TypeScript sources: the entry is its first argument. */
+const TS_PROCESS_BOOTSTRAP = tsBootstrap('process.argv[1]');
 
 /** The part of a worker (thread or process) its owner uses: events `message`, `error` and `exit` (with the exit code). */
 export type WorkerLike = EventEmitter & {

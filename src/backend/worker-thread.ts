@@ -5,25 +5,11 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
+import { tsBootstrap } from './ts-bootstrap';
 import type { WorkerLike } from './worker-process';
 
-/** Worker bootstrap for TypeScript sources: compile `.ts` files on require, then load the worker entry. */
-const TS_BOOTSTRAP = `
-const { workerData } = require('worker_threads');
-const Module = require('module');
-const fs = require('fs');
-const req = Module.createRequire(workerData.entry);
-const ts = req('typescript');
-Module._extensions['.ts'] = function (module, filename) {
-  const source = fs.readFileSync(filename, 'utf8');
-  const out = ts.transpileModule(source, {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
-  });
-  module._compile(out.outputText, filename);
-};
-req(workerData.entry);
-`;
+/** Worker bootstrap for TypeScript sources: the entry comes with the worker's data. */
+const TS_BOOTSTRAP = tsBootstrap("require('worker_threads').workerData.entry");
 
 /**
  * Starts the worker whose entry is `<dir>/<name>.js` (or `.ts` when `callerFile` is TypeScript).
