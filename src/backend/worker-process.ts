@@ -123,6 +123,16 @@ export interface ParentChannel {
   on(event: 'message', listener: (message: never) => void): void;
 }
 
+/** Whether process `pid` is running (a process of another user counts as running). */
+export function processIsRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Whether this process was started by {@link startWorkerProcess}. */
 export function isWorkerProcess(): boolean {
   return process.env[WORKER_PROCESS_ENV] === '1' && typeof process.send === 'function';

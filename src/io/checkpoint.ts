@@ -14,6 +14,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
+import { processIsRunning } from '../backend/worker-process';
 import { configToYaml, parseConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import type { PoseHRNet } from '../model/pose-hrnet';
@@ -103,15 +104,6 @@ export function removeStaleTempFiles(dir: string): string[] {
   const stale = staleTempFiles(dir);
   for (const f of stale) fs.rmSync(f, { force: true });
   return stale;
-}
-
-function processIsRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function packStateDict(dict: StateDict): { manifest: ManifestTensor[]; blob: Uint8Array } {

@@ -20,7 +20,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema';
 import { startWorkerThread, waitUntilReady } from '../backend/worker-thread';
-import { startWorkerProcess, WorkerProcess, type WorkerLike } from '../backend/worker-process';
+import { processIsRunning, startWorkerProcess, WorkerProcess, type WorkerLike } from '../backend/worker-process';
 import type { PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
@@ -76,16 +76,6 @@ export function addWeightedGradients(summed: tf.NamedTensorMap, grads: tf.NamedT
 
 const EXCHANGE_PREFIX = 'hrnet-replicas-';
 
-/** Whether process `pid` is running (a process of another user counts as running). */
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the exchange folders in `root` whose run has ended without removing them: a run stopped by a
  * signal (Ctrl-C, a kill) runs no exit handler, and a folder in `/dev/shm` holds memory until removed.
@@ -102,7 +92,7 @@ export function removeStaleExchangeFolders(root: string): string[] {
   const removed: string[] = [];
   for (const name of names) {
     const m = new RegExp(`^${EXCHANGE_PREFIX}(\\d+)-`).exec(name);
-    if (m === null || processRuns(Number(m[1]))) continue;
+    if (m === null || processIsRunning(Number(m[1]))) continue;
     const dir = path.join(root, name);
     fs.rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
