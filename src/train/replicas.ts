@@ -110,11 +110,17 @@ export function exchangeRoot(): string {
   }
 }
 
+/** A folder replica processes exchange files through, and what removes it. */
+interface ExchangeFolder {
+  dir: string;
+  remove: () => void;
+}
+
 /**
  * A new folder for the files replica processes exchange (see {@link exchangeRoot}; those of ended runs are
  * removed first), and what removes it: at `close()`, or as this process exits if it exits first.
  */
-function exchangeFolder(): { dir: string; remove: () => void } {
+function exchangeFolder(): ExchangeFolder {
   const root = exchangeRoot();
   removeStaleExchangeFolders(root);
   const dir = fs.mkdtempSync(path.join(root, `${EXCHANGE_PREFIX}${process.pid}-`));
@@ -167,14 +173,10 @@ export class ReplicaPool {
     private readonly config: Config,
     /** Number of replicas: `len(GPUS)`. */
     readonly replicas: number,
-    /** Whether the workers are processes (state and gradients are then copied, not shared). */
-    readonly processes: boolean,
     /** The backend each worker loaded, as it describes it (e.g. `webgpu (nvidia NVIDIA H200, …)`). */
     readonly backends: readonly string[],
-    /** Processes: the folder of the files they exchange states and gradients through. */
-    private readonly exchangeDir?: string,
-    /** Removes `exchangeDir` (also run if this process exits first). */
-    private readonly removeExchangeDir?: () => void,
+    /** Processes only: the folder of the files they exchange states and gradients through, and what removes it. */
+    private readonly exchange?: ExchangeFolder,
   ) {
     workers.forEach((w, i) => {
       w.on('message', (msg: ReplicaReply) => this.onMessage(msg));
@@ -220,12 +222,17 @@ export class ReplicaPool {
         );
       }
       const ready = await Promise.all(workers.map((w, i) => waitUntilReady(w, `replica ${kind} ${i}`)));
-      return new ReplicaPool(workers, config, replicas, processes !== undefined, ready.map((r) => r.backend ?? '?'), exchange?.dir, exchange?.remove);
+      return new ReplicaPool(workers, config, replicas, ready.map((r) => r.backend ?? '?'), exchange);
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
       exchange?.remove();
       throw e;
     }
+  }
+
+  /** Whether the workers are processes (state and gradients then go through files, not shared memory). */
+  get processes(): boolean {
+    return this.exchange !== undefined;
   }
 
   /** Number of worker threads (or processes). */
@@ -245,7 +252,8 @@ export class ReplicaPool {
     const params = model.params.parameters();
     // Threads write their gradients into shared memory, processes into a file each.
     const gradsOut = this.processes ? undefined : (this.sharedGrads ??= Array.from({ length: this.replicas }, () => packedViews(gradientSizes(model), { shared: true })));
-    const gradsFile = (r: number): string | undefined => (this.exchangeDir === undefined ? undefined : path.join(this.exchangeDir, `grads-${r}.bin`));
+    const exchangeDir = this.exchange?.dir;
+    const gradsFile = (r: number): string | undefined => (exchangeDir === undefined ? undefined : path.join(exchangeDir, `grads-${r}.bin`));
     const results = await Promise.all(
       hostChunks(batch, sizes, this.config).map((chunk, r) => {
         const job: ReplicaJob = {
@@ -317,13 +325,13 @@ export class ReplicaPool {
    * for processes, in one file that each of them reads (the job then carries the counters alone).
    */
   private async sendState(model: PoseHRNet): Promise<{ state: ReplicaState; stateFile?: string }> {
-    if (this.exchangeDir === undefined) {
+    if (this.exchange === undefined) {
       this.sharedState ??= sharedStateViews(model);
       return { state: await readStateInto(model, this.sharedState) };
     }
     this.fileState ??= packedViews(stateSizes(model), { shared: false });
     const { counters } = await readStateInto(model, this.fileState);
-    const stateFile = path.join(this.exchangeDir, 'state.bin');
+    const stateFile = path.join(this.exchange.dir, 'state.bin');
     writePackedFile(stateFile, this.fileState);
     return { state: { values: [], counters }, stateFile };
   }
@@ -334,7 +342,7 @@ export class ReplicaPool {
     this.closed = true;
     this.failAll(new Error('ReplicaPool: closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
-    this.removeExchangeDir?.();
+    this.exchange?.remove();
   }
 
   /**
