@@ -77,33 +77,29 @@ async function timed(fn: () => void | Promise<void>, warmup: number, steps: numb
  */
 async function timedDataParallel(config: Config, n: number, replicas: number, warmup: number, steps: number): Promise<{ train: number; infer: number; placement: string }> {
   const cfg: Config = { ...config, GPUS: Array.from({ length: replicas }, (_, i) => i) };
-  const [w, h] = cfg.MODEL.IMAGE_SIZE;
-  const [hw, hh] = cfg.MODEL.HEATMAP_SIZE;
-  const k = cfg.MODEL.NUM_JOINTS;
-  const random = [tf.randomNormal([n, h, w, 3], 0, 1, 'float32', 1), tf.randomUniform([n, hh, hw, k], 0, 1, 'float32', 2)];
-  const [images, target] = (await Promise.all(random.map((t) => t.data()))) as Float32Array[];
-  tf.dispose(random);
-  const batch = { n, images, target, targetWeight: new Float32Array(n * k).fill(1) };
-  const model = createPoseHRNet(cfg, { seed: 0 });
-  const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
-  let pool: ReplicaPool;
-  let placement: string;
+  // The replicas first: where they cannot start, nothing else has been made.
+  const { pool, placement } = await benchmarkReplicas(cfg);
   try {
-    ({ pool, placement } = await benchmarkReplicas(cfg));
-  } catch (e) {
-    optimizer.dispose();
-    model.dispose();
-    throw e;
-  }
-  try {
-    const train = await timed(async () => void (await pool.step(model, optimizer, batch)), warmup, steps);
-    await pool.loadWeights(model);
-    const infer = await timed(async () => void (await pool.heatmaps(batch.images, n)), warmup, steps);
-    return { train, infer, placement };
+    const [w, h] = cfg.MODEL.IMAGE_SIZE;
+    const [hw, hh] = cfg.MODEL.HEATMAP_SIZE;
+    const k = cfg.MODEL.NUM_JOINTS;
+    const random = [tf.randomNormal([n, h, w, 3], 0, 1, 'float32', 1), tf.randomUniform([n, hh, hw, k], 0, 1, 'float32', 2)];
+    const [images, target] = (await Promise.all(random.map((t) => t.data()))) as Float32Array[];
+    tf.dispose(random);
+    const batch = { n, images, target, targetWeight: new Float32Array(n * k).fill(1) };
+    const model = createPoseHRNet(cfg, { seed: 0 });
+    const optimizer = new Adam(model.params.parameters(), { lr: 1e-3 });
+    try {
+      const train = await timed(async () => void (await pool.step(model, optimizer, batch)), warmup, steps);
+      await pool.loadWeights(model);
+      const infer = await timed(async () => void (await pool.heatmaps(batch.images, n)), warmup, steps);
+      return { train, infer, placement };
+    } finally {
+      optimizer.dispose();
+      model.dispose();
+    }
   } finally {
     await pool.close();
-    optimizer.dispose();
-    model.dispose();
   }
 }
 
@@ -117,7 +113,7 @@ async function benchmarkReplicas(cfg: Config): Promise<{ pool: ReplicaPool; plac
   const plan = await planWebGpuReplicas(cfg.GPUS);
   if (plan.kind !== 'processes') {
     const why = plan.kind === 'in-turn' ? plan.reason : 'they are distinct adapters, which train in one process, not timed here';
-    throw new Error(`${cfg.GPUS.length} replicas on WebGPU are timed on GPUs 0…${cfg.GPUS.length - 1} of one model, a process each: ${why}`);
+    throw new Error(`${cfg.GPUS.length} replicas on WebGPU are timed on GPUs 0…${cfg.GPUS.length - 1} of one model, a process each: ${why} (without --replicas, the benchmark times one GPU)`);
   }
   const { pool, where } = await startReplicaProcesses(cfg, plan.pinned);
   return { pool, placement: `processes, one GPU each: ${where}` };

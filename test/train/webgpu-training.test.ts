@@ -156,7 +156,7 @@ it('trains and evaluates with the replicas in processes, as on GPUs of one model
 it('benchmarks replicas in processes on GPUs of one model, and says why not elsewhere', async () => {
   const config = loadConfig('configs/synthetic/w16_128x96.yaml', overrides(path.join(dir, 'data')));
   // CI's one adapter: GPUS [0, 1] names a GPU there is not.
-  await expect(benchmarkModel(config, { batch: 2, steps: 1, warmup: 0, replicas: 2 })).rejects.toThrow(/^2 replicas on WebGPU are timed on GPUs 0…1 of one model, a process each: there is no GPU 1/);
+  await expect(benchmarkModel(config, { batch: 2, steps: 1, warmup: 0, replicas: 2 })).rejects.toThrow(/^2 replicas on WebGPU are timed on GPUs 0…1 of one model, a process each: there is no GPU 1 .*\(without --replicas, the benchmark times one GPU\)$/);
   const device: VulkanDevice = { index: 0, vendorId: 0x1ae0, deviceId: 0xc0de, name: 'SwiftShader Device (Subzero)', type: 'CPU' };
   const plan = jest.spyOn(webGpuReplicas, 'planWebGpuReplicas').mockResolvedValue({ kind: 'processes', pinned: [{ device, env: {} }, { device, env: {} }] });
   try {
