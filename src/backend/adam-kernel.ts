@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelInput } from './kernel-calls';
-import { BufferCopy, ElementwiseSpec, emptyTensor, maxBindingBytes, recordCopies, runElementwise, submitRecorded, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { BufferCopy, ElementwiseSpec, emptyTensor, maxBindingBytes, programVariants, recordCopies, runElementwise, submitRecorded, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Kernel name: inputs `p`, `g`, `m`, `v` of one shape; outputs the new p, m and v. */
 export const ADAM_UPDATE = 'HRNetAdamUpdate';
@@ -50,7 +50,7 @@ const ADAM_UNIFORMS = 'beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBe
  * The program: one thread per element computes the update and writes the three results. The coefficients are
  * uniforms, so one compiled pipeline serves every step (the step size changes with the step count).
  */
-function adamProgram(decay: boolean): ElementwiseSpec {
+const adamProgram = programVariants((decay: boolean): ElementwiseSpec => {
   // PyTorch's order of operations (see `Adam` in train/optim.ts), as the TF.js ops compute it.
   const g = decay ? 'G[index] + P[index] * uniforms.weightDecay' : 'G[index]';
   return {
@@ -66,7 +66,7 @@ function adamProgram(decay: boolean): ElementwiseSpec {
       MNew[index] = m;
       VNew[index] = v;`,
   };
-}
+});
 
 /** The kernel's coefficients as the program's uniforms. */
 function adamUniforms(a: AdamUpdateAttrs): { type: 'float32'; data: number[] }[] {

@@ -18,15 +18,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_TRAIN_RUNNING, BatchNormTrainAttrs, BatchNormTrainRunningAttrs, checkStatsShape } from './batch-norm-kernel';
 import { kernelInput } from './kernel-calls';
-import { orderedSum, PerOutputSpec, ProgramUniform, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { ElementwiseSpec, orderedSum, PerOutputSpec, programVariants, ProgramUniform, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Rows a run sums before adding the run to its block's partial (batch_norm.c's RUN). */
 const RUN = 48;
 /** Sizes every program of the kernels receives as uniforms (one compiled pipeline serves every shape). */
 const SIZE_UNIFORMS = 'rows : i32, channels : i32, block : i32, runLength : i32, eps : f32,';
 
-/** A program of the kernels: a {@link PerOutputSpec} whose uniforms are the sizes. */
-type ProgramSpec = Omit<PerOutputSpec, 'uniforms'>;
 
 /**
  * WGSL of one block's partial of a channel sum: \`part\` = the sum, over the rows of block \`blk\`, of \`term(r)\` (an
@@ -83,10 +81,13 @@ function sizeUniforms(sizes: Sizes): ProgramUniform[] {
   ];
 }
 
-/** Runs one program of the kernels with the call's sizes as uniforms. */
-function run(backend: WebGpuKernelBackend, spec: ProgramSpec, inputs: tf.TensorInfo[], sizes: Sizes): tf.TensorInfo {
-  return runPerOutput(backend, { ...spec, key: `batchNorm_${spec.key}`, uniforms: SIZE_UNIFORMS }, inputs, sizeUniforms(sizes));
+/** Runs one program of the kernels (one output of `outputShape`) with the call's sizes as uniforms. */
+function run(backend: WebGpuKernelBackend, spec: PerOutputSpec, inputs: tf.TensorInfo[], sizes: Sizes, outputShape: number[]): tf.TensorInfo {
+  return runPerOutput(backend, spec, inputs, sizeUniforms(sizes), outputShape);
 }
+
+/** A program of the kernels, its uniforms the sizes. */
+const sizedProgram = (key: string, inputs: string[], body: string, helpers?: string): PerOutputSpec => ({ key: `batchNorm_${key}`, inputs, uniforms: SIZE_UNIFORMS, body, helpers });
 
 function sizesOf(kernel: string, x: tf.TensorInfo, attrs: BatchNormTrainAttrs): Sizes {
   const [m, c] = x.shape;
@@ -116,6 +117,56 @@ const RUNNING_UPDATE = `
   let addedVariance = unbiased * uniforms.momentum;
   VarianceNew[ch] = keptVariance + addedVariance;`;
 
+/** The forward's block partials of Σ y [blocks, c]. */
+const SUM = sizedProgram('sum', ['Y'], `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${blockPartial((r) => `Y[${r} * uniforms.channels + ch]`)} setOutputAtIndex(index, part);`);
+
+/** The forward's block partials of Σ (y − μ)² [blocks, c], μ from the partials of Σ y. */
+const SQUARES = sizedProgram(
+  'squares',
+  ['Y', 'Sums'],
+  `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${meanOf('Sums')} ${blockPartial((r) => `sq(Y[${r} * uniforms.channels + ch] - mu)`)} setOutputAtIndex(index, part);`,
+  'fn sq(v : f32) -> f32 { return v * v; }',
+);
+
+/** WGSL of stats [3, c]: mean, biased variance, α = γ / √(var + ε); one thread per value, `store` writes it. */
+const statistics = (store: (value: string) => string) => `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')} ${meanOf('Sums')}
+      let v = total / f32(uniforms.rows);
+      let alpha = Gamma[ch] * (1.0 / sqrt(v + uniforms.eps));
+      ${store('select(select(alpha, v, row == 1), mu, row == 0)')}`;
+
+/** The statistics pass. */
+const STATS = sizedProgram('stats', ['Part', 'Sums', 'Gamma'], statistics((value) => `setOutputAtIndex(index, ${value});`));
+
+/** The statistics pass whose threads of the first row also update the running statistics. */
+const STATS_RUNNING: ElementwiseSpec = {
+  key: 'batchNorm_statsRunning',
+  inputs: ['Part', 'Sums', 'Gamma', 'RunningMean', 'RunningVariance'],
+  outputs: ['Stats', 'MeanNew', 'VarianceNew'],
+  uniforms: `${SIZE_UNIFORMS} factor : f32, keep : f32, momentum : f32,`,
+  body: `${statistics((value) => `Stats[index] = ${value};`)} if (row == 0) { ${RUNNING_UPDATE} }`,
+};
+
+/**
+ * out = y·α + (β − μα), the shift rounded before the sum as batch_norm.c rounds it (then the ReLU, with `relu`);
+ * x̂ = (y − μ)·(1/√(var + ε)).
+ */
+const outXhat = programVariants(
+  (relu: boolean): ElementwiseSpec => ({
+    key: `batchNorm_outXhat${relu ? '_relu' : ''}`,
+    inputs: ['Y', 'Stats', 'Beta'],
+    outputs: ['Out', 'Xhat'],
+    uniforms: 'channels : i32, eps : f32,',
+    body: `let ch = index % uniforms.channels;
+          let mu = Stats[ch];
+          let alpha = Stats[2 * uniforms.channels + ch];
+          let shift = Beta[ch] - mu * alpha;
+          let o = Y[index] * alpha + shift;
+          Out[index] = ${relu ? 'max(o, 0.0)' : 'o'};
+          let invStd = 1.0 / sqrt(Stats[uniforms.channels + ch] + uniforms.eps);
+          Xhat[index] = (Y[index] - mu) * invStd;`,
+  }),
+);
+
 /**
  * The forward: out, x̂ and stats [3, c] (μ, biased variance, α = γ / √(var + ε)); with \`running\`, also the
  * new running mean and variance, written by the statistics pass.
@@ -126,74 +177,32 @@ function batchNormTrain(backend: WebGpuKernelBackend, kernel: string, inputs: tf
   const beta = kernelInput(inputs, 'beta', kernel);
   const s = sizesOf(kernel, y, a);
   const blocks = s.m / s.block;
-  const relu = a.relu;
   if (running !== undefined) {
     for (const [name, t] of [['mean', running.mean], ['variance', running.variance]] as const) {
       if (t.shape.length !== 1 || t.shape[0] !== s.c) throw new Error(`${kernel}: the running ${name} must have shape [${s.c}] (got [${t.shape}])`);
     }
   }
   return withTemps(backend, (temp) => {
-    const sums = temp(
-      run(backend, { key: 'sum', inputs: ['Y'], outputShape: [blocks, s.c], body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${blockPartial((r) => `Y[${r} * uniforms.channels + ch]`)} setOutputAtIndex(index, part);` }, [y], s),
-    );
-    const squares = temp(
-      run(
-        backend,
-        {
-          key: 'squares',
-          inputs: ['Y', 'Sums'],
-          outputShape: [blocks, s.c],
-          helpers: 'fn sq(v : f32) -> f32 { return v * v; }',
-          body: `let blk = index / uniforms.channels; let ch = index % uniforms.channels; ${meanOf('Sums')} ${blockPartial((r) => `sq(Y[${r} * uniforms.channels + ch] - mu)`)} setOutputAtIndex(index, part);`,
-        },
-        [y, sums],
-        s,
-      ),
-    );
-    // stats [3, c]: mean, biased variance, α = γ / √(var + ε); one thread per value.
-    const statistics = (store: (value: string) => string) => `let row = index / uniforms.channels; let ch = index % uniforms.channels; ${totalOf('Part', '0')} ${meanOf('Sums')}
-      let v = total / f32(uniforms.rows);
-      let alpha = Gamma[ch] * (1.0 / sqrt(v + uniforms.eps));
-      ${store('select(select(alpha, v, row == 1), mu, row == 0)')}`;
+    const sums = temp(run(backend, SUM, [y], s, [blocks, s.c]));
+    const squares = temp(run(backend, SQUARES, [y, sums], s, [blocks, s.c]));
     let stats: tf.TensorInfo;
     let runningNew: tf.TensorInfo[] = [];
     if (running === undefined) {
-      stats = temp(run(backend, { key: 'stats', inputs: ['Part', 'Sums', 'Gamma'], outputShape: [3, s.c], body: statistics((value) => `setOutputAtIndex(index, ${value});`) }, [squares, sums, gamma], s));
+      stats = temp(run(backend, STATS, [squares, sums, gamma], s, [3, s.c]));
     } else {
-      // The threads of the first row also update the running statistics.
       const factor = s.m > 1 ? s.m / (s.m - 1) : 1;
       [stats, ...runningNew] = runElementwise(
         backend,
-        {
-          key: 'batchNorm_statsRunning',
-          inputs: ['Part', 'Sums', 'Gamma', 'RunningMean', 'RunningVariance'],
-          outputs: ['Stats', 'MeanNew', 'VarianceNew'],
-          uniforms: `${SIZE_UNIFORMS} factor : f32, keep : f32, momentum : f32,`,
-          body: `${statistics((value) => `Stats[index] = ${value};`)} if (row == 0) { ${RUNNING_UPDATE} }`,
-        },
+        STATS_RUNNING,
         [squares, sums, gamma, running.mean, running.variance],
         [3, s.c],
         [...sizeUniforms(s), ...[factor, 1 - running.momentum, running.momentum].map((x) => ({ type: 'float32' as const, data: [x] }))],
         [[3, s.c], [s.c], [s.c]],
       ).map(temp);
     }
-    // out = y·α + (β − μα), the shift rounded before the sum as batch_norm.c rounds it; x̂ = (y − μ)·(1/√(var + ε)).
     const [out, xhat] = runElementwise(
       backend,
-      {
-        key: `batchNorm_outXhat${relu ? '_relu' : ''}`,
-        inputs: ['Y', 'Stats', 'Beta'],
-        outputs: ['Out', 'Xhat'],
-        uniforms: 'channels : i32, eps : f32,',
-        body: `let ch = index % uniforms.channels;
-          let mu = Stats[ch];
-          let alpha = Stats[2 * uniforms.channels + ch];
-          let shift = Beta[ch] - mu * alpha;
-          let o = Y[index] * alpha + shift;
-          Out[index] = ${relu ? 'max(o, 0.0)' : 'o'};
-          let invStd = 1.0 / sqrt(Stats[uniforms.channels + ch] + uniforms.eps);
-          Xhat[index] = (Y[index] - mu) * invStd;`,
-      },
+      outXhat(a.relu),
       [y, stats, beta],
       [s.m, s.c],
       [
@@ -215,6 +224,42 @@ function batchNormTrainRunningWebGpu({ inputs, backend, attrs }: Parameters<tf.K
   return batchNormTrain(backend as unknown as WebGpuKernelBackend, BATCH_NORM_TRAIN_RUNNING, inputs, a, running);
 }
 
+/** The gradient's block partials [2, blocks, c]: of Σ g·x̂ (for dγ), then of Σ g (for dβ); g through the ReLU with `relu`. */
+const gradSums = programVariants((relu: boolean) =>
+  sizedProgram(
+    `gradSums${relu ? '_relu' : ''}`,
+    relu ? ['Dy', 'Xhat', 'Output'] : ['Dy', 'Xhat'],
+    `let perQuantity = (uniforms.rows / uniforms.block) * uniforms.channels;
+            let q = index / perQuantity; let blk = (index % perQuantity) / uniforms.channels; let ch = index % uniforms.channels;
+            ${blockPartial((r) => `term(${r} * uniforms.channels + ch, q == 0)`)} setOutputAtIndex(index, part);`,
+    `fn term(i : i32, withXhat : bool) -> f32 { let g = ${reluGrad(relu)}; return select(g, g * Xhat[i], withXhat); }`,
+  ),
+);
+
+/** dγ and dβ [c] from the partials, one thread a channel. */
+const GRAD_TOTALS: ElementwiseSpec = {
+  key: 'batchNorm_gradTotals',
+  inputs: ['Part'],
+  outputs: ['DGamma', 'DBeta'],
+  uniforms: 'rows : i32, channels : i32, block : i32,',
+  body: `let ch = index; let blocks = uniforms.rows / uniforms.block;
+          ${totalOf('Part', '0', 'dgamma', 'b')}
+          ${totalOf('Part', 'blocks', 'dbeta', 'bb')}
+          DGamma[index] = dgamma;
+          DBeta[index] = dbeta;`,
+};
+
+/** The input's gradient [m, c]. */
+const dconv = programVariants((relu: boolean) =>
+  sizedProgram(
+    `dconv${relu ? '_relu' : ''}`,
+    relu ? ['Dy', 'Xhat', 'Stats', 'DGamma', 'DBeta', 'Output'] : ['Dy', 'Xhat', 'Stats', 'DGamma', 'DBeta'],
+    `let i = index; let ch = index % uniforms.channels; let rows = f32(uniforms.rows);
+            let inner = (${reluGrad(relu)} - DBeta[ch] / rows) - Xhat[i] * (DGamma[ch] / rows);
+            setOutputAtIndex(index, inner * Stats[2 * uniforms.channels + ch]);`,
+  ),
+);
+
 function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const backend = b as unknown as WebGpuKernelBackend;
   const a = attrs as unknown as BatchNormTrainAttrs;
@@ -222,65 +267,21 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
   const xhat = kernelInput(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
   const stats = kernelInput(inputs, 'stats', BATCH_NORM_TRAIN_GRAD);
   const relu = a.relu;
-  const out = relu ? kernelInput(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : undefined;
+  const output = relu ? [kernelInput(inputs, 'out', BATCH_NORM_TRAIN_GRAD)] : [];
   const s = sizesOf(BATCH_NORM_TRAIN_GRAD, dy, a);
   checkStatsShape(BATCH_NORM_TRAIN_GRAD, stats, s.c);
   const blocks = s.m / s.block;
-  const withOut = (names: string[], tensors: tf.TensorInfo[]) => (out !== undefined ? { names: [...names, 'Output'], tensors: [...tensors, out] } : { names, tensors });
   return withTemps(backend, (temp) => {
-    // parts [2, blocks, c]: the block partials of Σ g·x̂ (for dγ), then of Σ g (for dβ).
-    const p = withOut(['Dy', 'Xhat'], [dy, xhat]);
-    const parts = temp(
-      run(
-        backend,
-        {
-          key: `gradSums${relu ? '_relu' : ''}`,
-          inputs: p.names,
-          outputShape: [2, blocks, s.c],
-          helpers: `fn term(i : i32, withXhat : bool) -> f32 { let g = ${reluGrad(relu)}; return select(g, g * Xhat[i], withXhat); }`,
-          body: `let perQuantity = (uniforms.rows / uniforms.block) * uniforms.channels;
-            let q = index / perQuantity; let blk = (index % perQuantity) / uniforms.channels; let ch = index % uniforms.channels;
-            ${blockPartial((r) => `term(${r} * uniforms.channels + ch, q == 0)`)} setOutputAtIndex(index, part);`,
-        },
-        p.tensors,
-        s,
-      ),
-    );
-    // dγ and dβ [c], one thread a channel.
+    const parts = temp(run(backend, gradSums(relu), [dy, xhat, ...output], s, [2, blocks, s.c]));
     const [dgamma, dbeta] = runElementwise(
       backend,
-      {
-        key: 'batchNorm_gradTotals',
-        inputs: ['Part'],
-        outputs: ['DGamma', 'DBeta'],
-        uniforms: 'rows : i32, channels : i32, block : i32,',
-        body: `let ch = index; let blocks = uniforms.rows / uniforms.block;
-          ${totalOf('Part', '0', 'dgamma', 'b')}
-          ${totalOf('Part', 'blocks', 'dbeta', 'bb')}
-          DGamma[index] = dgamma;
-          DBeta[index] = dbeta;`,
-      },
+      GRAD_TOTALS,
       [parts],
       [s.c],
       [s.m, s.c, s.block].map((x) => ({ type: 'int32' as const, data: [x] })),
     ).map(temp);
-    const d = withOut(['Dy', 'Xhat', 'Stats', 'DGamma', 'DBeta'], [dy, xhat, stats, dgamma, dbeta]);
-    const dconv = temp(
-      run(
-        backend,
-        {
-          key: `dconv${relu ? '_relu' : ''}`,
-          inputs: d.names,
-          outputShape: [s.m, s.c],
-          body: `let i = index; let ch = index % uniforms.channels; let rows = f32(uniforms.rows);
-            let inner = (${reluGrad(relu)} - DBeta[ch] / rows) - Xhat[i] * (DGamma[ch] / rows);
-            setOutputAtIndex(index, inner * Stats[2 * uniforms.channels + ch]);`,
-        },
-        d.tensors,
-        s,
-      ),
-    );
-    return [dconv, dgamma, dbeta];
+    const dx = temp(run(backend, dconv(relu), [dy, xhat, stats, dgamma, dbeta, ...output], s, [s.m, s.c]));
+    return [dx, dgamma, dbeta];
   });
 }
 

@@ -12,7 +12,7 @@
  * tile, so the gradients are the same on every run and device.
  */
 import * as tf from '@tensorflow/tfjs';
-import { orderedSum, PerOutputSpec, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { orderedSum, PerOutputSpec, programVariants, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Terms of each chunk sum, at least (whole rows of the output). */
 const TERMS_PER_CHUNK = 256;
@@ -53,12 +53,12 @@ export function filterGradTile(inChannels: number, outChannels: number): FilterG
 }
 
 /**
- * Chunk sums `[chunks, filterSize]` (or, with one chunk, the gradient itself): thread = chunk × tile of filter
- * values, the tile's sums in registers. Every sum adds its products in row and column order, as a thread of its
- * own would.
+ * Chunk sums `[chunks, filterSize]` (or, with one chunk, the gradient itself) for tiles of `inTile` × `outTile`
+ * (the variant `${inTile}x${outTile}`): thread = chunk × tile of filter values, the tile's sums in registers.
+ * Every sum adds its products in row and column order, as a thread of its own would.
  */
-function chunkSums(outputShape: number[], tile: FilterGradTile): PerOutputSpec {
-  const { inTile, outTile } = tile;
+const chunkSums = programVariants((variant: string): PerOutputSpec => {
+  const [inTile, outTile] = variant.split('x').map(Number);
   const lanes = Array.from({ length: inTile }, (_, i) => i);
   const outs = Array.from({ length: outTile }, (_, j) => j);
   const vec = outTile === 4 ? 'vec4<f32>' : 'f32';
@@ -73,8 +73,6 @@ function chunkSums(outputShape: number[], tile: FilterGradTile): PerOutputSpec {
     key: `convFilterGradChunks_${inTile}x${outTile}`,
     inputs: ['X', 'Dy'],
     uniforms: UNIFORMS,
-    outputShape,
-    threads: tf.util.sizeFromShape(outputShape) / (inTile * outTile),
     body: `
           let tiles = uniforms.filterSize / ${inTile * outTile};
           let chunk = index / tiles;
@@ -125,21 +123,18 @@ function chunkSums(outputShape: number[], tile: FilterGradTile): PerOutputSpec {
           let base = chunk * uniforms.filterSize + (((wR * uniforms.filterWidth + wC) * uniforms.inChannels + d1) * uniforms.outChannels + d2);
           ${store}`,
   };
-}
+});
 
 /** The gradient `[filterSize]`: each filter value's chunk sums added in chunk order. */
-function chunkTotals(filterShape: number[]): PerOutputSpec {
-  return {
-    key: 'convFilterGradTotal',
-    inputs: ['Part'],
-    uniforms: UNIFORMS,
-    outputShape: filterShape,
-    body: `
+const CHUNK_TOTALS: PerOutputSpec = {
+  key: 'convFilterGradTotal',
+  inputs: ['Part'],
+  uniforms: UNIFORMS,
+  body: `
           var total = 0.0;
           ${orderedSum('total', '0', 'uniforms.chunks', (c) => `Part[${c} * uniforms.filterSize + index]`, 'c')}
           setOutputAtIndex(index, total);`,
-  };
-}
+};
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -173,10 +168,12 @@ function filterGradKernel(stock: tf.KernelFunc): tf.KernelFunc {
       chunks,
     ].map((v) => ({ type: 'int32' as const, data: [v] }));
     const tile = filterGradTile(info.inChannels, info.outChannels);
-    if (chunks === 1) return runPerOutput(backend, chunkSums(info.filterShape, tile), [x, dy], uniforms);
+    const sums = chunkSums(`${tile.inTile}x${tile.outTile}`);
+    const threads = (chunks * filterSize) / (tile.inTile * tile.outTile);
+    if (chunks === 1) return runPerOutput(backend, sums, [x, dy], uniforms, info.filterShape, threads);
     return withTemps(backend, (temp) => {
-      const parts = temp(runPerOutput(backend, chunkSums([chunks, filterSize], tile), [x, dy], uniforms));
-      return temp(runPerOutput(backend, chunkTotals(info.filterShape), [parts], uniforms));
+      const parts = temp(runPerOutput(backend, sums, [x, dy], uniforms, [chunks, filterSize], threads));
+      return temp(runPerOutput(backend, CHUNK_TOTALS, [parts], uniforms, info.filterShape));
     });
   };
 }

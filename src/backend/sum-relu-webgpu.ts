@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelInput } from './kernel-calls';
-import { runElementwise } from './webgpu-program';
+import { ElementwiseSpec, programVariants, runElementwise } from './webgpu-program';
 
 /** Kernel name of the forward: inputs `x0`, `x1`, … of one shape; output their sum, in order, through a ReLU. */
 export const SUM_RELU = 'HRNetSumRelu';
@@ -19,6 +19,16 @@ export const RELU_GRAD = 'HRNetReluGrad';
  */
 export const SUM_RELU_MAX_INPUTS = 7;
 
+/** The forward's program for n inputs. */
+const sumReluProgram = programVariants((n: number): ElementwiseSpec => {
+  const names = Array.from({ length: n }, (_, i) => `X${i}`);
+  const sum = names.slice(1).reduce((acc, name) => `(${acc} + ${name}[index])`, `${names[0]}[index]`);
+  return { key: `sumRelu_${n}`, inputs: names, outputs: ['Out'], uniforms: '', body: `Out[index] = max(${sum}, 0.0);` };
+});
+
+/** The gradient's program. */
+const RELU_GRAD_PROGRAM: ElementwiseSpec = { key: 'reluGrad', inputs: ['Dy', 'Output'], outputs: ['Dx'], uniforms: '', body: 'Dx[index] = Dy[index] * select(0.0, 1.0, Output[index] > 0.0);' };
+
 function sumReluWebGpu({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const n = Object.keys(inputs).length;
   if (n < 1 || n > SUM_RELU_MAX_INPUTS) throw new Error(`${SUM_RELU}: takes 1 to ${SUM_RELU_MAX_INPUTS} inputs, got ${n}`);
@@ -26,9 +36,7 @@ function sumReluWebGpu({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.Te
   for (const [i, x] of xs.entries()) {
     if (!tf.util.arraysEqual(x.shape, xs[0].shape)) throw new Error(`${SUM_RELU}: x${i} has shape [${x.shape}], x0 has [${xs[0].shape}]`);
   }
-  const names = xs.map((_, i) => `X${i}`);
-  const sum = names.slice(1).reduce((acc, name) => `(${acc} + ${name}[index])`, `${names[0]}[index]`);
-  const [out] = runElementwise(backend, { key: `sumRelu_${n}`, inputs: names, outputs: ['Out'], uniforms: '', body: `Out[index] = max(${sum}, 0.0);` }, xs, xs[0].shape.slice(), []);
+  const [out] = runElementwise(backend, sumReluProgram(n), xs, xs[0].shape.slice(), []);
   return out;
 }
 
@@ -36,13 +44,7 @@ function reluGradWebGpu({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.T
   const dy = kernelInput(inputs, 'dy', RELU_GRAD);
   const out = kernelInput(inputs, 'out', RELU_GRAD);
   if (!tf.util.arraysEqual(dy.shape, out.shape)) throw new Error(`${RELU_GRAD}: dy has shape [${dy.shape}], out has [${out.shape}]`);
-  const [dx] = runElementwise(
-    backend,
-    { key: 'reluGrad', inputs: ['Dy', 'Output'], outputs: ['Dx'], uniforms: '', body: 'Dx[index] = Dy[index] * select(0.0, 1.0, Output[index] > 0.0);' },
-    [dy, out],
-    dy.shape.slice(),
-    [],
-  );
+  const [dx] = runElementwise(backend, RELU_GRAD_PROGRAM, [dy, out], dy.shape.slice(), []);
   return dx;
 }
 

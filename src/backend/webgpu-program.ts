@@ -17,37 +17,48 @@ export interface WebGpuKernelBackend {
 }
 
 /**
- * What a {@link runPerOutput} program computes: one output of `outputShape`, which the body writes with
- * `setOutputAtIndex(index, value)` (`Out` is no input name: it is the output).
+ * A program of one output, which the body writes with `setOutputAtIndex(index, value)` (`Out` is no input name:
+ * it is the output). Its shape is the call's (see {@link runPerOutput}), so one spec serves every shape.
  */
-export interface PerOutputSpec extends Omit<ElementwiseSpec, 'outputs'> {
-  outputShape: number[];
-  /** Threads (`index` below it), where each writes several values; one per value if absent. */
-  threads?: number;
+export type PerOutputSpec = Omit<ElementwiseSpec, 'outputs'>;
+
+/** The {@link ElementwiseSpec} of each {@link PerOutputSpec}, made once. */
+const perOutputPrograms = new WeakMap<PerOutputSpec, ElementwiseSpec>();
+
+/**
+ * Runs `spec` on `inputs` with `uniforms`: a float32 output of `outputShape`, one thread per value, or `threads`
+ * threads where each writes several values.
+ */
+export function runPerOutput(backend: WebGpuKernelBackend, spec: PerOutputSpec, inputs: tf.TensorInfo[], uniforms: ProgramUniform[], outputShape: number[], threads?: number): tf.TensorInfo {
+  let program = perOutputPrograms.get(spec);
+  if (program === undefined) {
+    program = {
+      ...spec,
+      key: `perOutput_${spec.key}`,
+      outputs: ['Out'],
+      helpers: `${spec.helpers ?? ''}
+        fn setOutputAtIndex(i : i32, value : f32) { Out[i] = value; }`,
+    };
+    perOutputPrograms.set(spec, program);
+  }
+  const [out] = runElementwise(backend, program, inputs, threads === undefined ? outputShape : [threads], uniforms, threads === undefined ? undefined : [outputShape]);
+  return out;
 }
 
 /**
- * Runs `spec` on `inputs` with `uniforms`: a float32 output of `spec.outputShape`, one thread per value (or
- * `spec.threads` of them).
+ * `build` memoized by its argument: a kernel's programs are the same WGSL call after call, and building their
+ * strings (template literals, unrolled sums) would cost the host microseconds at every dispatch.
  */
-export function runPerOutput(backend: WebGpuKernelBackend, spec: PerOutputSpec, inputs: tf.TensorInfo[], uniforms: ProgramUniform[]): tf.TensorInfo {
-  const [out] = runElementwise(
-    backend,
-    {
-      key: `perOutput_${spec.key}`,
-      inputs: spec.inputs,
-      outputs: ['Out'],
-      uniforms: spec.uniforms,
-      helpers: `${spec.helpers ?? ''}
-        fn setOutputAtIndex(i : i32, value : f32) { Out[i] = value; }`,
-      body: spec.body,
-    },
-    inputs,
-    spec.threads === undefined ? spec.outputShape : [spec.threads],
-    uniforms,
-    spec.threads === undefined ? undefined : [spec.outputShape],
-  );
-  return out;
+export function programVariants<V extends string | number | boolean, S>(build: (variant: V) => S): (variant: V) => S {
+  const made = new Map<V, S>();
+  return (variant) => {
+    let spec = made.get(variant);
+    if (spec === undefined) {
+      spec = build(variant);
+      made.set(variant, spec);
+    }
+    return spec;
+  };
 }
 
 /** Terms of a sum computed before any of them is added (see {@link orderedSum}). */

@@ -4,11 +4,12 @@
  * workgroups per dimension, the same values under `tf.profile` (which times each dispatch), nothing left behind
  * (also when a call fails, and by `withTemps` but what it returns), errors that name the program, and uniform
  * buffers written once per set of recurring values (per dispatch where a program's uniforms change each call).
+ * One spec of a program serves calls of every shape (`runPerOutput`), and `programVariants` builds each once.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
 import { disposeWebGpuBackend } from '../../src/backend/webgpu';
-import { ElementwiseSpec, runElementwise, withTemps } from '../../src/backend/webgpu-program';
+import { ElementwiseSpec, PerOutputSpec, programVariants, runElementwise, runPerOutput, withTemps } from '../../src/backend/webgpu-program';
 import { callsOf, dispatchesOf } from '../helpers/dispatches';
 
 const KERNEL = 'TestSumAndScaledDifference';
@@ -178,4 +179,34 @@ it('writes a uniform buffer once per set of recurring values, and per dispatch w
     // The inputs are written at their buffers' creation, not through the queue: these writes are uniforms.
     expect(writes).toBe(kernel === KERNEL ? 0 : 4);
   }
+});
+
+it('runs one per-output spec at every shape, a thread per value or per several, and builds each variant once', async () => {
+  const builds: number[] = [];
+  // Out[i] = A[i] · scale; with several values a thread, thread t writes values t·per … t·per + per − 1.
+  const scaled = programVariants((per: number): PerOutputSpec => {
+    builds.push(per);
+    return {
+      key: `test_scaled_${per}`,
+      inputs: ['A'],
+      uniforms: 'scale : f32,',
+      body: `for (var k = 0; k < ${per}; k = k + 1) { let i = index * ${per} + k; setOutputAtIndex(i, A[i] * uniforms.scale); }`,
+    };
+  });
+  const backend = tf.backend();
+  for (const [shape, per] of [[[6], 1], [[2, 3], 3], [[4, 2, 3], 2], [[4, 2, 3], 1], [[6], 3]] as const) {
+    const values = Float32Array.from({ length: tf.util.sizeFromShape(shape.slice()) }, (_, i) => i - 2.5);
+    const a = tf.tensor(values, shape.slice());
+    const spec = scaled(per);
+    const out = runPerOutput(backend, spec, [a], [{ type: 'float32', data: [4] }], shape.slice(), per === 1 ? undefined : values.length / per);
+    try {
+      expect(out.shape).toEqual(shape);
+      expect(Array.from((await backend.read(out.dataId)) as Float32Array)).toEqual(Array.from(values, (v) => v * 4));
+    } finally {
+      backend.disposeData(out.dataId);
+      a.dispose();
+    }
+  }
+  expect(builds).toEqual([1, 3, 2]);
+  expect(scaled(3)).toBe(scaled(3));
 });
