@@ -3,8 +3,10 @@
  * element-wise ops, each a dispatch of its own and a temporary: for a network of some 300 parameter tensors
  * that is about 4,000 dispatches a step, most of them on tensors of a few hundred values, where the cost of
  * a dispatch is all there is. The kernel computes the same float32 operations in the same order in one
- * dispatch that writes the three results (parameter, moment, second moment). The optimizer (`Adam` in train/optim.ts)
- * uses it when it is registered for the active backend, and the TF.js ops otherwise.
+ * dispatch that writes the three results (parameter, moment, second moment). Two kernels update many parameters
+ * with one dispatch a group, as PyTorch's multi-tensor ("foreach") Adam: {@link ADAM_FOREACH} with moments of each
+ * parameter's shape, {@link ADAM_FLAT} with moments kept flat from step to step. The optimizer (`Adam` in
+ * train/optim.ts) uses them when they are registered for the active backend, and the TF.js ops otherwise.
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelInput } from './kernel-calls';
@@ -18,6 +20,14 @@ export const ADAM_UPDATE = 'HRNetAdamUpdate';
  * Adam). Inputs `p0`, `g0`, `m0`, `v0`, `p1`, …; outputs the new p, m and v of each parameter in turn.
  */
 export const ADAM_FOREACH = 'HRNetAdamForeach';
+
+/**
+ * Kernel name: the Adam update of n parameters whose moments live in two flat tensors (the parameters' values
+ * one after another). Inputs `p0`, `g0`, `p1`, `g1`, …, and `m`, `v` of shape [Σ sizes]; outputs the new p of
+ * each parameter in turn, then the new m and v. Parameters, gradients and moments of one call must fit one
+ * storage binding: cut larger sets with {@link adamFlatGroups}.
+ */
+export const ADAM_FLAT = 'HRNetAdamFlat';
 
 /**
  * Attributes of {@link ADAM_UPDATE}: the coefficients of one Adam step, each already rounded to float32 (PyTorch
@@ -35,6 +45,11 @@ export interface AdamUpdateAttrs {
   stepSize: number;
   /** `sqrt(1 − β2^t)`, computed in float64 */
   biasCorrection2Sqrt: number;
+}
+
+/** Attributes of {@link ADAM_FLAT}: the coefficients and the number of parameters. */
+export interface AdamFlatAttrs extends AdamUpdateAttrs {
+  n: number;
 }
 
 /** Attributes of {@link ADAM_FOREACH}: the coefficients, the number of parameters, and optionally a smaller group size. */
@@ -96,9 +111,9 @@ interface ForeachParam {
 }
 
 /** `params` cut in order into groups of at most `max` values; a parameter larger than `max` is a group alone. */
-function groupsOf(params: ForeachParam[], max: number): ForeachParam[][] {
-  const groups: ForeachParam[][] = [];
-  let current: ForeachParam[] = [];
+function groupsOf<P extends { size: number }>(params: P[], max: number): P[][] {
+  const groups: P[][] = [];
+  let current: P[] = [];
   let values = 0;
   for (const q of params) {
     if (current.length > 0 && values + q.size > max) {
@@ -111,6 +126,75 @@ function groupsOf(params: ForeachParam[], max: number): ForeachParam[][] {
   }
   if (current.length > 0) groups.push(current);
   return groups;
+}
+
+/** Values a group may hold: `requested` or {@link GROUP_VALUES}, at most what one storage binding of the device holds. */
+function groupValues(backend: object, requested?: number): number {
+  return Math.min(requested ?? GROUP_VALUES, Math.floor(maxBindingBytes(backend) / 4));
+}
+
+/**
+ * Parameters of `sizes` values cut in order into the groups of a {@link ADAM_FLAT} call each, as indices into
+ * `sizes`: at most `maxGroupValues` (default 4 Mi) values a group, and no more than the active WebGPU backend
+ * binds; a parameter larger than that is a group alone (and fails the call where the device cannot bind it).
+ */
+export function adamFlatGroups(sizes: number[], maxGroupValues?: number): number[][] {
+  const max = groupValues(tf.backend(), maxGroupValues);
+  return groupsOf(
+    sizes.map((size, index) => ({ size, index })),
+    max,
+  ).map((group) => group.map((q) => q.index));
+}
+
+/**
+ * The flat update: the parameters and gradients are copied into two flat buffers, one dispatch of the program
+ * of {@link ADAM_UPDATE} updates them with the flat moments, and the new parameters are copied out into tensors
+ * of each parameter's shape. The moments stay flat from step to step, so where {@link ADAM_FOREACH} copies
+ * seven values a parameter value (and makes three tensors a parameter), this copies three (and makes one).
+ */
+function adamFlatWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+  const backend = b as unknown as WebGpuKernelBackend;
+  const a = attrs as unknown as AdamFlatAttrs;
+  if (!Number.isInteger(a.n) || a.n < 1) throw new Error(`${ADAM_FLAT}: attribute n must be a positive integer, got ${a.n}`);
+  const params = Array.from({ length: a.n }, (_, i) => {
+    const p = kernelInput(inputs, `p${i}`, ADAM_FLAT);
+    const g = kernelInput(inputs, `g${i}`, ADAM_FLAT);
+    if (!tf.util.arraysEqual(g.shape, p.shape)) throw new Error(`${ADAM_FLAT}: g${i} has shape [${g.shape}], p${i} has [${p.shape}]`);
+    return { p, g, size: tf.util.sizeFromShape(p.shape) };
+  });
+  const offsets: number[] = [];
+  let total = 0;
+  for (const q of params) {
+    offsets.push(total);
+    total += q.size;
+  }
+  const moments = (['m', 'v'] as const).map((k) => {
+    const t = kernelInput(inputs, k, ADAM_FLAT);
+    if (t.shape.length !== 1 || t.shape[0] !== total) throw new Error(`${ADAM_FLAT}: ${k} must have shape [${total}] (the parameters' values), got [${t.shape}]`);
+    return t;
+  });
+  const max = groupValues(backend);
+  if (total > max) throw new Error(`${ADAM_FLAT}: ${total} values do not fit one storage binding of this device (${max} values); cut the parameters with adamFlatGroups`);
+  const outs = withTemps(backend, (temp) => {
+    const [p, g] = [0, 1].map(() => temp(emptyTensor(backend, [total])));
+    recordCopies(
+      backend,
+      params.flatMap((q, i): BufferCopy[] => [
+        { from: q.p, fromOffset: 0, to: p, toOffset: offsets[i], length: q.size },
+        { from: q.g, fromOffset: 0, to: g, toOffset: offsets[i], length: q.size },
+      ]),
+    );
+    const [pNew, mNew, vNew] = runElementwise(backend, adamProgram(a.weightDecay !== null), [p, g, ...moments], [total], adamUniforms(a)).map(temp);
+    const perParam = params.map((q) => temp(emptyTensor(backend, q.p.shape.slice())));
+    recordCopies(
+      backend,
+      params.map((q, i) => ({ from: pNew, fromOffset: offsets[i], to: perParam[i], toOffset: 0, length: q.size })),
+    );
+    return [...perParam, mNew, vNew];
+  });
+  // The flat temporaries go back to the pool before the next group asks for its own.
+  submitRecorded(backend);
+  return outs;
 }
 
 /**
@@ -132,7 +216,7 @@ function adamForeachWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFu
     }
     return { inputs: [p, g, m, v], size: tf.util.sizeFromShape(p.shape) };
   });
-  const max = Math.min(a.maxGroupValues ?? GROUP_VALUES, Math.floor(maxBindingBytes(backend) / 4));
+  const max = groupValues(backend, a.maxGroupValues);
   const program = adamProgram(a.weightDecay !== null);
   const uniforms = adamUniforms(a);
   const results: tf.TensorInfo[] = [];
@@ -167,12 +251,15 @@ function adamForeachWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFu
   }
 }
 
-/** Registers the two kernels for TF.js's WebGPU backend (`webgpu`). Idempotent. */
+/** Registers the three kernels for TF.js's WebGPU backend (`webgpu`). Idempotent. */
 export function registerWebGpuAdamKernel(): void {
   if (tf.getKernel(ADAM_UPDATE, 'webgpu') === undefined) {
     tf.registerKernel({ kernelName: ADAM_UPDATE, backendName: 'webgpu', kernelFunc: adamUpdateWebGpu });
   }
   if (tf.getKernel(ADAM_FOREACH, 'webgpu') === undefined) {
     tf.registerKernel({ kernelName: ADAM_FOREACH, backendName: 'webgpu', kernelFunc: adamForeachWebGpu });
+  }
+  if (tf.getKernel(ADAM_FLAT, 'webgpu') === undefined) {
+    tf.registerKernel({ kernelName: ADAM_FLAT, backendName: 'webgpu', kernelFunc: adamFlatWebGpu });
   }
 }

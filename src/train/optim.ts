@@ -10,7 +10,8 @@
  * count does not advance. The gradient tensors stay owned by the caller.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_FOREACH, ADAM_UPDATE, type AdamForeachAttrs, type AdamUpdateAttrs } from '../backend/adam-kernel';
+import { ADAM_FLAT, ADAM_FOREACH, ADAM_UPDATE, type AdamForeachAttrs, type AdamUpdateAttrs } from '../backend/adam-kernel';
+import { FlatAdamMoments } from './adam-flat-moments';
 import type { OptimizerName } from '../config/schema';
 
 /** A trainable parameter and its name (the official state-dict key, e.g. `layer1.0.conv1.weight`). */
@@ -111,14 +112,18 @@ export interface AdamOptions {
    * WebGPU), one dispatch per parameter where the tensor ops make thirteen;
    * `'foreach'`: the backend's multi-tensor kernel (`ADAM_FOREACH`, registered for WebGPU), one call for all
    * parameters with the same step count: buffer copies and one dispatch per group instead of a dispatch each;
-   * `'auto'`: `'js-loop'` on the `cpu` backend, `'foreach'` or else `'kernel'` where the backend has it, else
-   * `'tensor-ops'`.
+   * `'flat'`: the backend's multi-tensor kernel with flat moments (`ADAM_FLAT`, registered for WebGPU): as
+   * `'foreach'`, but the moments stay in flat tensors from step to step (see train/adam-flat-moments.ts), so a
+   * step copies three values a parameter value instead of seven; where the parameters of a step differ from
+   * the last one's, or their step counts differ, that step takes the `'foreach'` path;
+   * `'auto'`: `'js-loop'` on the `cpu` backend, `'flat'`, `'foreach'` or else `'kernel'` where the backend has
+   * it, else `'tensor-ops'`.
    */
   updatePath?: AdamUpdatePath;
 }
 
 /** Implementation choice of the Adam update, see `AdamOptions.updatePath`. */
-export type AdamUpdatePath = 'auto' | 'tensor-ops' | 'js-loop' | 'kernel' | 'foreach';
+export type AdamUpdatePath = 'auto' | 'tensor-ops' | 'js-loop' | 'kernel' | 'foreach' | 'flat';
 
 /** Options of `SGD`, as `torch.optim.SGD`. */
 export interface SgdOptions {
@@ -354,7 +359,10 @@ export class Adam implements Optimizer {
   private readonly updatePath: AdamUpdatePath;
   private readonly params: NamedVariable[];
   private readonly byName: Map<string, tf.Variable>;
+  /** Moments of each parameter, where they are not in {@link flat}. */
   private slots = new Map<string, AdamSlots>();
+  /** Moments of the parameters of the last steps of the `'flat'` path, in flat tensors. */
+  private flat: FlatAdamMoments | null = null;
 
   /**
    * @param params parameters in a fixed order (the state-dict order); names must be unique
@@ -385,7 +393,10 @@ export class Adam implements Optimizer {
     const pairs = pairGradients('Adam', this.params, this.byName, grads);
     const auto = this.updatePath === 'auto';
     const useJsLoop = this.updatePath === 'js-loop' || (auto && tf.getBackend() === 'cpu');
-    const useForeach = this.updatePath === 'foreach' || (auto && tf.getKernel(ADAM_FOREACH, tf.getBackend()) !== undefined);
+    const hasFlat = tf.getKernel(ADAM_FLAT, tf.getBackend()) !== undefined;
+    if (this.updatePath === 'flat' && !hasFlat) throw new Error(`Adam: updatePath 'flat' needs the ${ADAM_FLAT} kernel, which backend '${tf.getBackend()}' does not have (WebGPU has it; 'auto' picks what the backend has)`);
+    const useFlat = this.updatePath === 'flat' || (auto && hasFlat);
+    const useForeach = useFlat || this.updatePath === 'foreach' || (auto && tf.getKernel(ADAM_FOREACH, tf.getBackend()) !== undefined);
     const useKernel = this.updatePath === 'kernel' || (auto && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined);
     const f = Math.fround;
     const base = {
@@ -396,6 +407,19 @@ export class Adam implements Optimizer {
       eps: f(this.eps),
       weightDecay: this.weightDecay !== 0 ? f(this.weightDecay) : null,
     };
+    const coefficients = (step: number): AdamUpdateAttrs => ({ ...base, stepSize: f(this.lr / (1 - beta1 ** step)), biasCorrection2Sqrt: f(Math.sqrt(1 - beta2 ** step)) });
+    if (useFlat) {
+      const flat = this.flatMomentsFor(pairs.map(({ index }) => this.params[index]));
+      if (flat !== null) {
+        flat.step += 1;
+        flat.update(
+          pairs.map(({ index }) => this.params[index].variable),
+          pairs.map(({ grad }) => grad),
+          coefficients(flat.step),
+        );
+        return;
+      }
+    }
     tf.tidy(() => {
       const items: AdamItem[] = [];
       for (const { index, grad } of pairs) {
@@ -410,9 +434,7 @@ export class Adam implements Optimizer {
           this.slots.set(name, slots);
         }
         slots.step += 1;
-        const biasCorrection1 = 1 - beta1 ** slots.step;
-        const biasCorrection2 = 1 - beta2 ** slots.step;
-        items.push({ variable, grad, slots, c: { ...base, stepSize: f(this.lr / biasCorrection1), biasCorrection2Sqrt: f(Math.sqrt(biasCorrection2)) } });
+        items.push({ variable, grad, slots, c: coefficients(slots.step) });
       }
       if (useForeach) {
         adamUpdateForeach(items);
@@ -423,9 +445,50 @@ export class Adam implements Optimizer {
     });
   }
 
+  /**
+   * The flat moments of `params` (the parameters of a step, in order), made from their moments so far where
+   * needed, or null where they cannot be flat: some of them have moments and others not, or their step counts
+   * differ. Flat moments of other parameters go back to per-parameter ones.
+   */
+  private flatMomentsFor(params: NamedVariable[]): FlatAdamMoments | null {
+    const names = params.map((p) => p.name);
+    if (this.flat !== null && this.flat.covers(names)) return this.flat;
+    this.unflatten();
+    const slots = names.map((name) => this.slots.get(name));
+    const fresh = slots.every((s) => s === undefined);
+    const known = slots.filter((s): s is AdamSlots => s !== undefined);
+    if (!fresh && (known.length !== slots.length || known.some((s) => s.step !== known[0].step))) return null;
+    const shapes = params.map((p) => ({ name: p.name, shape: p.variable.shape }));
+    this.flat = fresh ? FlatAdamMoments.create(shapes, 0) : FlatAdamMoments.create(shapes, known[0].step, known);
+    for (const name of names) {
+      const s = this.slots.get(name);
+      if (s !== undefined) tf.dispose([s.expAvg, s.expAvgSq]);
+      this.slots.delete(name);
+    }
+    return this.flat;
+  }
+
+  /** Moves flat moments, if any, to per-parameter ones. */
+  private unflatten(): void {
+    const flat = this.flat;
+    if (flat === null) return;
+    const moments = flat.split();
+    flat.names.forEach((name, i) => this.slots.set(name, { step: flat.step, ...moments[i] }));
+    flat.dispose();
+    this.flat = null;
+  }
+
   async getState(): Promise<AdamState> {
+    const flat = this.flat;
+    const flatStep = flat?.step ?? 0;
+    const flatValues = flat === null ? new Map<string, { expAvg: Float32Array; expAvgSq: Float32Array }>() : new Map((await flat.read()).map((v, i) => [flat.names[i], v]));
     const params: AdamParamState[] = [];
-    for (const { name } of this.params) {
+    for (const { name, variable } of this.params) {
+      const f = flatValues.get(name);
+      if (f !== undefined) {
+        params.push({ name, step: flatStep, expAvg: { shape: variable.shape.slice(), data: f.expAvg }, expAvgSq: { shape: variable.shape.slice(), data: f.expAvgSq } });
+        continue;
+      }
       const s = this.slots.get(name);
       if (s === undefined) continue;
       params.push({ name, step: s.step, expAvg: await toBuffer(s.expAvg), expAvgSq: await toBuffer(s.expAvgSq) });
@@ -475,11 +538,15 @@ export class Adam implements Optimizer {
     }
     disposeSlots(this.slots);
     this.slots = slots;
+    this.flat?.dispose();
+    this.flat = null;
   }
 
   dispose(): void {
     disposeSlots(this.slots);
     this.slots.clear();
+    this.flat?.dispose();
+    this.flat = null;
   }
 }
 
