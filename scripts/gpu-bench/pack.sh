@@ -2,8 +2,8 @@
 # Packs what the WebGPU benchmark needs into one folder for a Linux x86-64 GPU machine that has a Vulkan
 # driver and Python with PyTorch but neither Node nor network: this Node binary, dist/ and configs/, the
 # production node_modules cut to the files Node loads (each TF.js package's Node bundle, Dawn's dawn.node
-# for linux-x64, sharp's native parts; not the Chromium, which only the software-GPU tests use), the
-# host-cost benchmark, the reference script of ../shared/tools and the official model code it times. About 40 MB; run.sh beside this
+# for linux-x64, sharp's native parts; not the Chromium, which only the software-GPU tests use, but its Vulkan
+# loader), the host-cost benchmark, the reference script of ../shared/tools and the official model code it times. About 40 MB; run.sh beside this
 # script runs everything there.
 #
 #   scripts/gpu-bench/pack.sh OFFICIAL_REPO_DIR OUT_DIR
@@ -58,6 +58,12 @@ npm ls --omit=dev --all --parseable 2>/dev/null | sed "s|^$root/||" | grep '^nod
   esac
 done
 
+# A Vulkan loader for machines that have the GPU's driver but no libvulkan.so.1 (containers that get the NVIDIA
+# driver mounted): the Khronos loader @sparticuz/chromium carries (run.sh puts it on the library path there).
+mkdir -p "$stage/vulkan"
+loader=$(node -e "require('./dist/backend/npm-chromium').unpackNpmChromium().then((c) => console.log(c.vulkanLoader))")
+cp "$loader" "$stage/vulkan/"
+
 cp "$shared/tools/torch_hrnet_bench.py" "$stage/"
 cp "$official/lib/models/pose_hrnet.py" "$stage/official/lib/models/"
 touch "$stage/official/lib/models/__init__.py"
@@ -65,6 +71,6 @@ cp "$official/experiments/coco/hrnet/w32_256x192_adam_lr1e-3.yaml" "$stage/offic
 
 mkdir -p "$out"
 xz -6 -T0 -c "$(command -v node)" > "$out/node.xz"
-tar -C "$stage" -cf - app official torch_hrnet_bench.py | xz -6 -T0 > "$out/app.tar.xz"
+tar -C "$stage" -cf - app official vulkan torch_hrnet_bench.py | xz -6 -T0 > "$out/app.tar.xz"
 cp "$root/scripts/gpu-bench/run.sh" "$out/"
 du -ch "$out"/* | tail -n 1

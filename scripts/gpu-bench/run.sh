@@ -36,7 +36,12 @@ has_loader() {
   for d in ${LD_LIBRARY_PATH:-}; do [ -e "$d/libvulkan.so.1" ] && return 0; done
   return 1
 }
-has_loader || echo "run.sh: no Vulkan loader (libvulkan.so.1) on the library path; Dawn will find no GPU" >&2
+if ! has_loader; then
+  # The driver without a loader: the Khronos loader the pack carries (from @sparticuz/chromium), as the app itself
+  # does where that package is installed.
+  export LD_LIBRARY_PATH=$work/vulkan${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  echo "run.sh: no Vulkan loader (libvulkan.so.1) on this machine: using the pack's ($work/vulkan)" >&2
+fi
 
 {
   date -u +%FT%TZ

@@ -9,6 +9,7 @@
  * (`MESA_VK_DEVICE_SELECT=list`), which is how the devices are found here: a short probe process.
  */
 import { spawn } from 'child_process';
+import { npmVulkanLoaderInUse, VULKAN_LOADER_DLOPEN_FLAGS } from './vulkan-driver';
 
 /** A Vulkan device as Mesa's device-select layer lists it. */
 export interface VulkanDevice {
@@ -57,9 +58,11 @@ const PROBE_TIMEOUT_MS = 60_000;
  * (`dawnModule`, the path of `dawn.node`) with `MESA_VK_DEVICE_SELECT=list`: the layer prints the list as
  * Dawn enumerates and ends the process. Without the layer there is no list, and the reason says what to install.
  */
-export async function listVulkanDevices(dawnModule: string, env: NodeJS.ProcessEnv = process.env): Promise<VulkanDeviceList> {
+export async function listVulkanDevices(dawnModule: string, env: NodeJS.ProcessEnv = process.env, loader: string | undefined = npmVulkanLoaderInUse()): Promise<VulkanDeviceList> {
   if (process.platform !== 'linux') return { reason: 'one process per GPU is built on Linux only (Mesa\'s device-select Vulkan layer)' };
-  const script = `require(${JSON.stringify(dawnModule)}).create([]).requestAdapter().then(() => process.exit(0), () => process.exit(0));`;
+  // Where this process runs on the npm package's Vulkan loader, the probe loads it before Dawn, as this process did.
+  const preload = loader === undefined ? '' : `try { process.dlopen({ exports: {} }, ${JSON.stringify(loader)}, ${VULKAN_LOADER_DLOPEN_FLAGS}); } catch (e) { if (!/did not self-register/.test(String(e.message))) throw e; }`;
+  const script = `${preload}require(${JSON.stringify(dawnModule)}).create([]).requestAdapter().then(() => process.exit(0), () => process.exit(0));`;
   const output = await new Promise<{ text: string; failure?: string }>((resolve) => {
     const child = spawn(process.execPath, ['-e', script], { env: { ...env, MESA_VK_DEVICE_SELECT: 'list' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';

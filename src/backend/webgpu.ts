@@ -19,7 +19,7 @@ import { registerWebGpuBatchNormKernels } from './batch-norm-webgpu';
 import { registerWebGpuConvFilterGradKernel } from './conv-filter-grad-webgpu';
 import { registerWebGpuSumReluKernels } from './sum-relu-webgpu';
 import { requireOptional } from './optional';
-import { useNpmSwiftShader, wantsNpmSwiftShader } from './vulkan-driver';
+import { planVulkan, useNpmLoader, useNpmSwiftShader } from './vulkan-driver';
 
 /** The WebGPU entry point (`navigator.gpu`), typed to what is used here. */
 export interface GpuEntry {
@@ -43,8 +43,11 @@ export interface AdapterDescription {
   driver: string;
   /** True for a CPU implementation of the API (SwiftShader, llvmpipe, WARP, a fallback adapter). */
   software: boolean;
-  /** How Dawn reached the driver in Node: the system's Vulkan loader or the npm package's SwiftShader. */
-  source: 'system' | 'npm-swiftshader' | 'browser';
+  /**
+   * How Dawn reached the driver in Node: the system's Vulkan loader, the npm package's loader with the system's
+   * drivers, or the npm package's SwiftShader.
+   */
+  source: 'system' | 'npm-loader' | 'npm-swiftshader' | 'browser';
 }
 
 const SOFTWARE_DEVICES = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|warp/i;
@@ -73,7 +76,7 @@ export function describeAdapter(adapter: GpuAdapter, source: AdapterDescription[
 
 /** `NVIDIA H200, driver NVIDIA 570.124.06, hardware` as the backend line shows it. */
 export function formatAdapter(a: AdapterDescription): string {
-  const via = a.source === 'npm-swiftshader' ? ' (SwiftShader from @sparticuz/chromium)' : '';
+  const via = { 'npm-swiftshader': ' (SwiftShader from @sparticuz/chromium)', 'npm-loader': ' (Vulkan loader from @sparticuz/chromium)', system: '', browser: '' }[a.source];
   return `${a.vendor} ${a.device}, driver ${a.driver}, ${a.software ? 'software' : 'hardware'}${via}`;
 }
 
@@ -108,20 +111,28 @@ function browserGpu(): GpuEntry | undefined {
 
 /**
  * `navigator.gpu` of this process: the browser's, or Dawn's in Node (installing the WebGPU globals the
- * TF.js backend expects). On Linux without a system Vulkan loader, `softwareFallback` brings the npm
- * package's SwiftShader first; without it, no adapter will be found there.
+ * TF.js backend expects). On Linux without a system Vulkan loader, the npm package's loader serves the
+ * drivers that are installed (or named); where there are none, `softwareFallback` brings the npm package's
+ * SwiftShader, and without it no adapter will be found.
  */
 async function gpuProvider(softwareFallback: boolean): Promise<GpuProvider> {
   const inBrowser = browserGpu();
   if (inBrowser !== undefined && typeof process === 'undefined') return { gpu: inBrowser, source: 'browser' };
   if (process.platform === 'linux' && dawnVulkanSource === undefined) {
-    if (!wantsNpmSwiftShader()) {
+    const plan = planVulkan();
+    if (plan.kind === 'system') {
       dawnVulkanSource = 'system';
+    } else if (plan.kind === 'npm-loader') {
+      dawnVulkanSource = (await useNpmLoader(plan)) ? 'npm-swiftshader' : 'npm-loader';
     } else if (softwareFallback) {
       await useNpmSwiftShader();
       dawnVulkanSource = 'npm-swiftshader';
+    } else if (plan.kind === 'npm-swiftshader') {
+      throw new Error('HRNET_VULKAN=swiftshader asks for a software driver, which only a named backend (--backend webgpu) accepts');
     } else {
-      throw new Error('no Vulkan loader (libvulkan.so.1) on this system: install the GPU vendor\'s Vulkan driver');
+      throw new Error(
+        "no Vulkan loader (libvulkan.so.1) and no Vulkan driver on this system (no ICD manifest in /usr/share/vulkan/icd.d or the loader's other folders): install the GPU vendor's Vulkan driver",
+      );
     }
   }
   provider ??= (async () => {
@@ -228,7 +239,10 @@ async function openWebGpuDevice(opts: WebGpuOptions): Promise<OpenedDevice> {
   const names = gpu.dawn ? await dawnAdapterNames(gpu.dawn) : [];
   const adapter = await requestAdapter(gpu, names, opts.gpu);
   const which = opts.gpu === undefined ? '' : `GPUS: GPU ${opts.gpu}: `;
-  if (adapter === null) throw new WebGpuUnavailableError(`${which}no WebGPU adapter found (Dawn sees no Vulkan/Metal/D3D12 device)`);
+  if (adapter === null) {
+    const drivers = gpu.source === 'npm-loader' ? `; the Vulkan loader of @sparticuz/chromium tried the drivers ${process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES}` : '';
+    throw new WebGpuUnavailableError(`${which}no WebGPU adapter found (Dawn sees no Vulkan/Metal/D3D12 device${drivers})`);
+  }
   const description = describeAdapter(adapter, gpu.source, names);
   if (description.software && opts.allowSoftware !== true) {
     throw new WebGpuUnavailableError(`${which}only a software adapter: ${formatAdapter(description)}`);

@@ -42,8 +42,9 @@ req(entry);
 /**
  * Spawns `node FILE ARGS…` for a TypeScript `file`; stdout and stderr are piped.
  * @param file path of the `.ts` entry
+ * @param baseEnv the process's environment (default: this one's)
  */
-export function spawnTs(file: string, args: readonly string[]): ChildProcess {
-  const env = { ...process.env, HRNET_TS_CACHE: path.join(os.tmpdir(), 'hrnet-ts-cache') };
+export function spawnTs(file: string, args: readonly string[], baseEnv: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const env = { ...baseEnv, HRNET_TS_CACHE: path.join(os.tmpdir(), 'hrnet-ts-cache') };
   return spawn(process.execPath, ['-e', TS_REQUIRE_HOOK, path.resolve(file), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
 }
