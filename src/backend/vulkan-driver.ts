@@ -81,7 +81,8 @@ export interface VulkanPlanInputs {
  * How this process will reach Vulkan: the npm package's SwiftShader where `HRNET_VULKAN=swiftshader` asks for
  * it; else the system's loader where one loads; else the npm package's loader with the drivers the
  * environment names (`VK_DRIVER_FILES`, `VK_ICD_FILENAMES`) or that are installed; else nothing (the npm
- * package's SwiftShader remains, for whoever accepts a software adapter).
+ * package's SwiftShader remains, for whoever accepts a software adapter). A process that has loaded a loader
+ * finds `libvulkan.so.1` loaded: plan before.
  */
 export function planVulkan(inputs: VulkanPlanInputs = {}): VulkanPlan {
   const env = inputs.env ?? process.env;

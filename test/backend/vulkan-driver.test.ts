@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { unpackNpmChromium } from '../../src/backend/npm-chromium';
-import { driverManifestDirs, driverManifests, planVulkan } from '../../src/backend/vulkan-driver';
+import { driverManifestDirs, driverManifests, planVulkan, type VulkanPlan } from '../../src/backend/vulkan-driver';
 import { spawnTs } from '../helpers/spawn-ts';
 
 let tmp: string;
@@ -70,6 +70,7 @@ it("searches the loader's folders for drivers, and the NVIDIA container runtime'
 
 /** What test/helpers/backend-line.ts prints. */
 interface Chosen {
+  plan: VulkanPlan;
   name?: string;
   adapter?: { source: string; device: string };
   skipped?: string[];
@@ -102,16 +103,15 @@ it('runs a driver installed without a Vulkan loader through the npm package load
   for (const k of ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'HRNET_VULKAN', 'HRNET_BACKEND']) delete base[k];
   const installed = { ...base, XDG_DATA_DIRS: share };
   const bare = { ...base, XDG_DATA_DIRS: path.join(tmp, 'no-data') };
-  const plan = planVulkan({ env: installed });
-  if (plan.kind === 'system') {
+  // Named: the installed driver, through the npm package's loader, which VK_DRIVER_FILES points at it.
+  const named = await chosenIn(installed, 'webgpu');
+  if (named.plan.kind === 'system') {
     // A machine with a system loader: the npm package's loader is not used, whatever is installed.
-    expect((await chosenIn(installed, 'webgpu')).adapter?.source).toBe('system');
+    expect(named.adapter?.source).toBe('system');
     return;
   }
   const driver = path.join(share, 'vulkan/icd.d/swiftshader_icd.json');
-  expect(plan).toEqual({ kind: 'npm-loader', drivers: [driver], named: false });
-  // Named: the installed driver, through the npm package's loader, which VK_DRIVER_FILES points at it.
-  const named = await chosenIn(installed, 'webgpu');
+  expect(named.plan).toEqual({ kind: 'npm-loader', drivers: [driver], named: false });
   expect(named).toMatchObject({ name: 'webgpu', adapter: { source: 'npm-loader', device: expect.stringMatching(/SwiftShader/) }, driverFiles: driver });
   // Automatic: a software driver is not chosen, and the reason names how it was reached.
   const auto = await chosenIn(installed, 'auto');
@@ -119,6 +119,7 @@ it('runs a driver installed without a Vulkan loader through the npm package load
   expect(auto.skipped).toContainEqual(expect.stringMatching(/^webgpu: only a software adapter: .*SwiftShader.*\(Vulkan loader from @sparticuz\/chromium\)$/));
   // Nothing installed: automatic says so; named falls back on the npm package's SwiftShader.
   const bareAuto = await chosenIn(bare, 'auto');
+  expect(bareAuto.plan).toEqual({ kind: 'none' });
   expect(bareAuto.skipped).toContainEqual(expect.stringMatching(/^webgpu: no Vulkan loader \(libvulkan\.so\.1\) and no Vulkan driver on this system/));
   expect(await chosenIn(bare, 'webgpu')).toMatchObject({ name: 'webgpu', adapter: { source: 'npm-swiftshader' }, driverFiles: null });
 }, 240000);
