@@ -225,7 +225,10 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   }
 
   current = { request, info };
-  if (opts.quiet !== true) (opts.log ?? console.error)(formatBackendLine(info));
+  if (opts.quiet !== true) {
+    (opts.log ?? console.error)(formatBackendLine(info));
+    if (info.adapter?.hint !== undefined) (opts.log ?? console.error)(`note: ${info.adapter.hint}`);
+  }
   return info;
 }
 

@@ -95,6 +95,26 @@ export function planVulkan(inputs: VulkanPlanInputs = {}): VulkanPlan {
   return { kind: 'none' };
 }
 
+/** Where the NVIDIA kernel driver reports its version when it is loaded. */
+const NVIDIA_KERNEL_DRIVER = '/proc/driver/nvidia/version';
+
+/**
+ * What to do where an NVIDIA GPU's kernel driver runs (`procFile` exists) but no NVIDIA Vulkan driver is
+ * installed or named: the NVIDIA container runtime mounts the Vulkan driver only for containers given the
+ * `graphics` capability, which its default (`compute,utility`) lacks, so WebGPU finds no GPU there. `undefined`
+ * where this is not the case.
+ */
+export function nvidiaVulkanHint(env: NodeJS.ProcessEnv = process.env, manifestDirs: string[] = driverManifestDirs(env), procFile = NVIDIA_KERNEL_DRIVER): string | undefined {
+  if (!fs.existsSync(procFile)) return undefined;
+  const named = (env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES || '').split(':');
+  if ([...named, ...driverManifests(manifestDirs)].some((f) => /nvidia/i.test(path.basename(f)))) return undefined;
+  return (
+    `an NVIDIA GPU driver runs here (${procFile}) but its Vulkan driver is not installed: in a container, give it the graphics capability ` +
+    '(NVIDIA_DRIVER_CAPABILITIES=all, or compute,utility,graphics) so that the NVIDIA runtime mounts it; elsewhere install it ' +
+    '(Ubuntu: libnvidia-gl-<driver version>; Debian: nvidia-vulkan-icd)'
+  );
+}
+
 /**
  * The environment a process needs for Dawn to find the npm package's SwiftShader (`VK_ICD_FILENAMES`), where
  * the plan leaves it nothing else; `undefined` otherwise. The Vulkan loader reads the variable from the real

@@ -19,7 +19,7 @@ import { registerWebGpuBatchNormKernels } from './batch-norm-webgpu';
 import { registerWebGpuConvFilterGradKernel } from './conv-filter-grad-webgpu';
 import { registerWebGpuSumReluKernels } from './sum-relu-webgpu';
 import { requireOptional } from './optional';
-import { planVulkan, useNpmLoader, useNpmSwiftShader } from './vulkan-driver';
+import { nvidiaVulkanHint, planVulkan, useNpmLoader, useNpmSwiftShader } from './vulkan-driver';
 
 /** The WebGPU entry point (`navigator.gpu`), typed to what is used here. */
 export interface GpuEntry {
@@ -43,6 +43,8 @@ export interface AdapterDescription {
   driver: string;
   /** True for a CPU implementation of the API (SwiftShader, llvmpipe, WARP, a fallback adapter). */
   software: boolean;
+  /** Why a GPU of the machine is not what runs, and what to do, where that is known (see `nvidiaVulkanHint`). */
+  hint?: string;
   /**
    * How Dawn reached the driver in Node: the system's Vulkan loader, the npm package's loader with the system's
    * drivers, or the npm package's SwiftShader.
@@ -131,7 +133,7 @@ async function gpuProvider(softwareFallback: boolean): Promise<GpuProvider> {
       throw new Error('HRNET_VULKAN=swiftshader asks for a software driver, which only a named backend (--backend webgpu) accepts');
     } else {
       throw new Error(
-        "no Vulkan loader (libvulkan.so.1) and no Vulkan driver on this system (no ICD manifest in /usr/share/vulkan/icd.d or the loader's other folders): install the GPU vendor's Vulkan driver",
+        `no Vulkan loader (libvulkan.so.1) and no Vulkan driver on this system (no ICD manifest in /usr/share/vulkan/icd.d or the loader's other folders): ${nvidiaVulkanHint() ?? "install the GPU vendor's Vulkan driver"}`,
       );
     }
   }
@@ -194,7 +196,8 @@ let registeredDevice: { destroy(): void } | undefined;
 export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebGpuRegistration> {
   if (registered !== undefined) {
     if (registered.adapter.software && opts.allowSoftware !== true) {
-      throw new WebGpuUnavailableError(`only a software adapter: ${formatAdapter(registered.adapter)}`);
+      const hint = registered.adapter.hint;
+      throw new WebGpuUnavailableError(`only a software adapter: ${formatAdapter(registered.adapter)}${hint === undefined ? '' : `; ${hint}`}`);
     }
     return registered;
   }
@@ -241,11 +244,14 @@ async function openWebGpuDevice(opts: WebGpuOptions): Promise<OpenedDevice> {
   const which = opts.gpu === undefined ? '' : `GPUS: GPU ${opts.gpu}: `;
   if (adapter === null) {
     const drivers = gpu.source === 'npm-loader' ? `; the Vulkan loader of @sparticuz/chromium tried the drivers ${process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES}` : '';
-    throw new WebGpuUnavailableError(`${which}no WebGPU adapter found (Dawn sees no Vulkan/Metal/D3D12 device${drivers})`);
+    const hint = process.platform === 'linux' ? nvidiaVulkanHint() : undefined;
+    throw new WebGpuUnavailableError(`${which}no WebGPU adapter found (Dawn sees no Vulkan/Metal/D3D12 device${drivers})${hint === undefined ? '' : `: ${hint}`}`);
   }
   const description = describeAdapter(adapter, gpu.source, names);
+  const hint = description.software && process.platform === 'linux' ? nvidiaVulkanHint() : undefined;
+  if (hint !== undefined) description.hint = hint;
   if (description.software && opts.allowSoftware !== true) {
-    throw new WebGpuUnavailableError(`${which}only a software adapter: ${formatAdapter(description)}`);
+    throw new WebGpuUnavailableError(`${which}only a software adapter: ${formatAdapter(description)}${hint === undefined ? '' : `; ${hint}`}`);
   }
   const { WebGPUBackend } = requireOptional('@tensorflow/tfjs-backend-webgpu') as {
     WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend;

@@ -1,14 +1,14 @@
 /**
  * How a process reaches Vulkan: the plan (SwiftShader where asked for, the system's loader where one loads, else
  * the npm package's loader with the drivers the environment names or that are installed, else nothing), the
- * folders searched for drivers' manifests, and, in fresh processes, a driver installed without a loader (as the
+ * folders searched for drivers' manifests, what to do where an NVIDIA GPU has no Vulkan driver, and, in fresh processes, a driver installed without a loader (as the
  * NVIDIA container runtime mounts one) found and run through the npm package's loader.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { unpackNpmChromium } from '../../src/backend/npm-chromium';
-import { driverManifestDirs, driverManifests, planVulkan, type VulkanPlan } from '../../src/backend/vulkan-driver';
+import { driverManifestDirs, driverManifests, nvidiaVulkanHint, planVulkan, type VulkanPlan } from '../../src/backend/vulkan-driver';
 import { spawnTs } from '../helpers/spawn-ts';
 
 let tmp: string;
@@ -66,6 +66,19 @@ it("searches the loader's folders for drivers, and the NVIDIA container runtime'
     '/usr/share/vulkan/icd.d',
     '/usr/local/nvidia/share/vulkan/icd.d',
   ]);
+});
+
+it('says what to do where the NVIDIA kernel driver runs without its Vulkan driver, and nothing elsewhere', () => {
+  const proc = path.join(folder('proc', { version: 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  570.124.06\n' }), 'version');
+  const empty = folder('hint/none', {});
+  const nvidia = folder('hint/nvidia', { 'nvidia_icd.json': '{}' });
+  const hint = nvidiaVulkanHint({}, [empty], proc);
+  expect(hint).toMatch(/^an NVIDIA GPU driver runs here \(.*proc\/version\) but its Vulkan driver is not installed: in a container, give it the graphics capability \(NVIDIA_DRIVER_CAPABILITIES=all/);
+  expect(hint).toMatch(/Ubuntu: libnvidia-gl-<driver version>; Debian: nvidia-vulkan-icd/);
+  // Installed, or named: nothing to say; no NVIDIA kernel driver: nothing either.
+  expect(nvidiaVulkanHint({}, [empty, nvidia], proc)).toBeUndefined();
+  expect(nvidiaVulkanHint({ VK_DRIVER_FILES: '/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json' }, [empty], proc)).toBeUndefined();
+  expect(nvidiaVulkanHint({}, [empty], path.join(tmp, 'proc/missing'))).toBeUndefined();
 });
 
 /** What test/helpers/backend-line.ts prints. */
