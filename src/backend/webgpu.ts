@@ -411,6 +411,24 @@ export async function webGpuAdapterNames(opts: Pick<WebGpuOptions, 'allowSoftwar
   return gpu.dawn ? dawnAdapterNames(gpu.dawn) : [];
 }
 
+/**
+ * How this process reached Vulkan, in words (Linux, once Dawn is loaded): the system's loader, or the npm
+ * package's loader with the drivers it runs, or its SwiftShader; `undefined` before, and elsewhere.
+ */
+export function webGpuVulkanRoute(): string | undefined {
+  const drivers = process.env.VK_DRIVER_FILES || process.env.VK_ICD_FILENAMES;
+  switch (dawnVulkanSource) {
+    case 'system':
+      return `the system's Vulkan loader${drivers ? `, drivers ${drivers}` : ''}`;
+    case 'npm-loader':
+      return `the Vulkan loader of @sparticuz/chromium, drivers ${drivers ?? '?'}`;
+    case 'npm-swiftshader':
+      return 'SwiftShader and the Vulkan loader of @sparticuz/chromium';
+    default:
+      return undefined;
+  }
+}
+
 /** A further WebGPU device, registered as a TF.js backend of its own; {@link WebGpuDeviceBackend.dispose} it. */
 export interface WebGpuDeviceBackend extends WebGpuRegistration {
   /** Removes the TF.js backend (and its kernel registrations) and destroys the device. */

@@ -1,11 +1,11 @@
 /**
- * `hrnet gpus`: the GPUs WebGPU sees, numbered as a config's `GPUS` numbers them (Dawn's order), and how
- * several of them would train: a device each in this process, a process each (GPUs of one model, through
+ * `hrnet gpus`: the GPUs WebGPU sees, numbered as a config's `GPUS` numbers them (Dawn's order), how Vulkan
+ * was reached (the system's loader or the npm package's, and which drivers), and how several of them would train: a device each in this process, a process each (GPUs of one model, through
  * Mesa's device-select Vulkan layer, with the PCI address each process is pinned to), or not at all.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { listVulkanDevices, pinGpus, type VulkanDevice } from '../backend/gpu-pinning';
-import { dawnModulePath, webGpuAdapterNames } from '../backend/webgpu';
+import { dawnModulePath, webGpuAdapterNames, webGpuVulkanRoute } from '../backend/webgpu';
 
 interface GpusArgs {
   json?: boolean;
@@ -24,12 +24,16 @@ export interface GpuListing {
   pinning?: Record<string, string>;
 }
 
-/** Dawn's adapters with their `GPUS` index, and why identical ones cannot get a process each, if they cannot. */
-export async function listGpus(): Promise<{ gpus: GpuListing[]; processesUnavailable?: string }> {
+/**
+ * Dawn's adapters with their `GPUS` index, how Vulkan was reached (Linux), and why identical ones cannot get a
+ * process each, if they cannot.
+ */
+export async function listGpus(): Promise<{ gpus: GpuListing[]; vulkan?: string; processesUnavailable?: string }> {
   const names = await webGpuAdapterNames({ allowSoftware: true });
+  const vulkan = webGpuVulkanRoute();
   const devices = await listVulkanDevices(dawnModulePath());
   const gpus: GpuListing[] = names.map((name, gpu) => ({ gpu, name, twin: names.filter((n) => n === name).length > 1 }));
-  if ('reason' in devices) return { gpus, processesUnavailable: devices.reason };
+  if ('reason' in devices) return { gpus, vulkan, processesUnavailable: devices.reason };
   for (const g of gpus) {
     const pins = pinGpus(names, [g.gpu], devices.devices);
     if ('pinned' in pins) {
@@ -37,7 +41,7 @@ export async function listGpus(): Promise<{ gpus: GpuListing[]; processesUnavail
       g.pinning = pins.pinned[0].env;
     }
   }
-  return { gpus };
+  return { gpus, vulkan };
 }
 
 export const gpusCommand: CommandModule<object, GpusArgs> = {
@@ -59,13 +63,14 @@ export const gpusCommand: CommandModule<object, GpusArgs> = {
       return;
     }
     if (listing.gpus.length === 0) {
-      console.log('no GPU adapter: Dawn sees no Vulkan, Metal or D3D12 device');
+      console.log(`no GPU adapter: Dawn sees no Vulkan, Metal or D3D12 device${listing.vulkan === undefined ? '' : ` (Vulkan through ${listing.vulkan})`}`);
       return;
     }
     for (const g of listing.gpus) {
       const where = g.device === undefined ? '' : `  ${g.device.type}${g.device.pci === undefined ? '' : `, ${g.device.pci}`}`;
       console.log(`GPU ${g.gpu}: ${g.name}${where}`);
     }
+    if (listing.vulkan !== undefined) console.log(`Vulkan through ${listing.vulkan}`);
     const twins = listing.gpus.some((g) => g.twin);
     if (listing.processesUnavailable !== undefined) {
       console.log(`one process per GPU: not available (${listing.processesUnavailable})`);
