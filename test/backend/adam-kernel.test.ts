@@ -117,27 +117,40 @@ it('equals the TF.js ops bit for bit over steps with weight decay, and leaves no
   }
 }, 120000);
 
-it('updates a group of parameters in one dispatch, cuts larger sets into groups, and gives the per-parameter values', async () => {
-  const shapes = [[2, 3, 5], [5], [129], [7, 7], [1]];
-  const tensors = shapes.map((shape, j) => {
+/** Parameter shapes of the multi-tensor tests: groups of at most 40 values cut them into [30, 5], [129], [49], [1]. */
+const GROUP_SHAPES = [[2, 3, 5], [5], [129], [7, 7], [1]];
+
+/** The coefficients of one Adam step with weight decay, rounded to float32. */
+const GROUP_COEFFICIENTS = { beta1: Math.fround(0.9), oneMinusBeta1: Math.fround(0.1), beta2: Math.fround(0.999), oneMinusBeta2: Math.fround(0.001), eps: Math.fround(1e-8), weightDecay: Math.fround(0.05), stepSize: Math.fround(0.01 / 0.1), biasCorrection2Sqrt: Math.fround(Math.sqrt(0.001)) };
+
+/** p, g, m and v (v positive) of each of {@link GROUP_SHAPES}; the caller disposes them. */
+function groupTensors(): tf.Tensor[][] {
+  return GROUP_SHAPES.map((shape, j) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const values = (k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * (k + 1) + j) * (k === 3 ? 0.01 : 1) + (k === 3 ? 0.02 : 0));
     return [0, 1, 2, 3].map((k) => tf.tensor(values(k), shape, 'float32'));
   });
-  const c = { beta1: Math.fround(0.9), oneMinusBeta1: Math.fround(0.1), beta2: Math.fround(0.999), oneMinusBeta2: Math.fround(0.001), eps: Math.fround(1e-8), weightDecay: Math.fround(0.05), stepSize: Math.fround(0.01 / 0.1), biasCorrection2Sqrt: Math.fround(Math.sqrt(0.001)) };
+}
+
+/** The float32 values of `ts` as their bits. */
+const bitsOf = async (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => Array.from(new Uint32Array(((await t.data()) as Float32Array).buffer))));
+
+it('updates a group of parameters in one dispatch, cuts larger sets into groups, and gives the per-parameter values', async () => {
+  const shapes = GROUP_SHAPES;
+  const tensors = groupTensors();
+  const c = GROUP_COEFFICIENTS;
   const inputs: tf.NamedTensorMap = {};
   tensors.forEach(([p, g, m, v], i) => Object.assign(inputs, { [`p${i}`]: p, [`g${i}`]: g, [`m${i}`]: m, [`v${i}`]: v }));
-  const bits = async (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => Array.from(new Uint32Array(((await t.data()) as Float32Array).buffer))));
   const perParameter = tensors.flatMap(([p, g, m, v]) => tf.engine().runKernel(ADAM_UPDATE, { p, g, m, v }, c as unknown as tf.NamedAttrMap) as tf.Tensor[]);
   try {
-    const want = await bits(perParameter);
+    const want = await bitsOf(perParameter);
     // All in one group: one dispatch; groups of at most 40 values: [30, 5], [129] alone, [49] alone, [1].
     for (const [maxGroupValues, dispatches] of [[undefined, 1], [40, 4]] as const) {
       const attrs: AdamForeachAttrs = { ...c, n: shapes.length, ...(maxGroupValues === undefined ? {} : { maxGroupValues }) };
       const before = tf.memory().numTensors;
       const { result, dispatches: counted } = await dispatchesOf(async () => {
         const outs = tf.engine().runKernel(ADAM_FOREACH, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-        return { outs, values: await bits(outs) };
+        return { outs, values: await bitsOf(outs) };
       });
       try {
         expect(counted).toBe(dispatches);
@@ -157,23 +170,17 @@ it('updates a group of parameters in one dispatch, cuts larger sets into groups,
   }
 });
 
-/** The float32 values of `ts` as their bits. */
-const bitsOf = async (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => Array.from(new Uint32Array(((await t.data()) as Float32Array).buffer))));
-
 it('updates parameters with flat moments in one dispatch, with the per-parameter values, and cuts sets into groups', async () => {
-  const shapes = [[2, 3, 5], [5], [129], [7, 7], [1]];
-  const tensors = shapes.map((shape, j) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const values = (k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * (k + 1) + j) * (k === 3 ? 0.01 : 1) + (k === 3 ? 0.02 : 0));
-    return [0, 1, 2, 3].map((k) => tf.tensor(values(k), shape, 'float32'));
-  });
-  const c = { beta1: Math.fround(0.9), oneMinusBeta1: Math.fround(0.1), beta2: Math.fround(0.999), oneMinusBeta2: Math.fround(0.001), eps: Math.fround(1e-8), weightDecay: Math.fround(0.05), stepSize: Math.fround(0.01 / 0.1), biasCorrection2Sqrt: Math.fround(Math.sqrt(0.001)) };
+  const shapes = GROUP_SHAPES;
+  const tensors = groupTensors();
+  const c = GROUP_COEFFICIENTS;
   const inputs: tf.NamedTensorMap = {};
   tensors.forEach(([p, g], i) => Object.assign(inputs, { [`p${i}`]: p, [`g${i}`]: g }));
-  const [m, v] = [2, 3].map((k) => tf.concat(tensors.map((t) => tf.reshape(t[k], [-1]))));
+  const flatten = (ts: tf.Tensor[]) => tf.tidy(() => tf.concat(ts.map((t) => tf.reshape(t, [-1]))));
+  const [m, v] = [2, 3].map((k) => flatten(tensors.map((t) => t[k])));
   const perParameter = tensors.map(([p, g, mk, vk]) => tf.engine().runKernel(ADAM_UPDATE, { p, g, m: mk, v: vk }, c as unknown as tf.NamedAttrMap) as tf.Tensor[]);
-  const flatM = tf.concat(perParameter.map(([, mNew]) => tf.reshape(mNew, [-1])));
-  const flatV = tf.concat(perParameter.map(([, , vNew]) => tf.reshape(vNew, [-1])));
+  const flatM = flatten(perParameter.map(([, mNew]) => mNew));
+  const flatV = flatten(perParameter.map(([, , vNew]) => vNew));
   try {
     const want = await bitsOf([...perParameter.map(([p]) => p), flatM, flatV]);
     const attrs: AdamFlatAttrs = { ...c, n: shapes.length };
