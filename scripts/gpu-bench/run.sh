@@ -12,6 +12,10 @@
 # "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 420); HOST_BENCH=0 skips the host's share,
 # TORCH_BENCH=0 PyTorch, WEBGPU_BENCH=0 the project's bench.
 #
+# DGRAD_MM=0 skips the second run of the project's bench with TF.js's matrix-product program for a convolution's
+# input gradient (HRNET_TFJS_FLAGS=WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE:false), which TF.js has not tuned against its
+# default, the direct program; the two runs' kernel tables say which the GPU prefers.
+#
 # MULTI_GPU=1 then times the project's bench on every GPU nvidia-smi lists, one replica process each, at
 # BENCH_BATCH × that many (GPUs of one model: see the README's *Identical GPUs*).
 #
@@ -60,6 +64,10 @@ fi
 if [ "${WEBGPU_BENCH:-1}" != 0 ]; then
   # shellcheck disable=SC2086
   (cd "$work/app" && timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu.txt"
+fi
+if [ "${WEBGPU_BENCH:-1}" != 0 ] && [ "${DGRAD_MM:-1}" != 0 ]; then
+  # shellcheck disable=SC2086
+  (cd "$work/app" && HRNET_TFJS_FLAGS=WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE:false timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu-dgrad-mm.txt"
 fi
 if [ "${MULTI_GPU:-0}" = 1 ]; then
   gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')

@@ -20,6 +20,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerTrainingGradients } from './gradients';
 import { registerCpuTrainingKernels, registerWasmTrainingKernels } from './fallback-kernels';
 import { requireOptional } from './optional';
+import { applyTfjsFlags, tfjsFlagsFromEnv, unknownTfjsFlagError } from './tfjs-flags';
 import { AdapterDescription, WebGpuUnavailableError, formatAdapter, registerWebGpuBackend } from './webgpu';
 
 export { requireOptional };
@@ -44,6 +45,8 @@ export interface BackendInfo {
   skipped: string[];
   /** The GPU adapter (webgpu only). */
   adapter?: AdapterDescription;
+  /** TF.js flags set from `HRNET_TFJS_FLAGS`, as `FLAG=value`. */
+  tfjsFlags?: string[];
 }
 
 /** Options of `initBackend`. */
@@ -207,6 +210,9 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   }
 
   registerTrainingGradients();
+  // The flags TF.js knows now are set before any backend initialises (some are read then, WASM's threads
+  // say); a backend's own flags are registered when its package loads, and set once it has.
+  const early = applyTfjsFlags(tfjsFlagsFromEnv());
   let info: BackendInfo | undefined;
   if (requested !== undefined) {
     info = { ...(await load(requested, true, opts.gpu)), skipped: [] };
@@ -224,9 +230,14 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     if (info === undefined) throw new Error(`no TensorFlow.js backend could be loaded:\n  ${skipped.join('\n  ')}`);
   }
 
+  const late = applyTfjsFlags(early.unregistered);
+  if (late.unregistered.length > 0) throw unknownTfjsFlagError(late.unregistered[0].name, info.name);
+  const tfjsFlags = [...early.applied, ...late.applied];
+  if (tfjsFlags.length > 0) info = { ...info, tfjsFlags };
   current = { request, info };
   if (opts.quiet !== true) {
     (opts.log ?? console.error)(formatBackendLine(info));
+    if (tfjsFlags.length > 0) (opts.log ?? console.error)(`tfjs flags (HRNET_TFJS_FLAGS): ${tfjsFlags.join(', ')}`);
     if (info.adapter?.hint !== undefined) (opts.log ?? console.error)(`note: ${info.adapter.hint}`);
   }
   return info;
