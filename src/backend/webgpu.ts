@@ -19,6 +19,7 @@ import { registerWebGpuBatchNormKernels } from './batch-norm-webgpu';
 import { registerWebGpuConvFilterGradKernel } from './conv-filter-grad-webgpu';
 import { registerWebGpuSumReluKernels } from './sum-relu-webgpu';
 import { requireOptional } from './optional';
+import { DeviceErrorEvents, releaseDevice, watchDeviceErrors } from './webgpu-errors';
 import { nvidiaVulkanHint, planVulkan, useNpmLoader, useNpmSwiftShader } from './vulkan-driver';
 
 /** The WebGPU entry point (`navigator.gpu`), typed to what is used here. */
@@ -256,80 +257,9 @@ async function openWebGpuDevice(opts: WebGpuOptions): Promise<OpenedDevice> {
   const { WebGPUBackend } = requireOptional('@tensorflow/tfjs-backend-webgpu') as {
     WebGPUBackend: new (device: unknown, info?: unknown) => tf.KernelBackend;
   };
-  const device = (await adapter.requestDevice(deviceDescriptor(adapter))) as { destroy(): void } & Partial<ErrorEvents>;
-  device.addEventListener?.('uncapturederror', (event) => {
-    if (deviceErrors.length < MAX_KEPT_ERRORS) deviceErrors.push(`${formatAdapter(description)}: ${event.error.message.trim()}`);
-  });
-  // A device lost other than by release (a driver reset, a GPU removed): what follows is not computed, and reads
-  // fail with a bare AbortError.
-  void device.lost?.then((info) => {
-    if (!releasedDevices.has(device)) deviceErrors.push(`${formatAdapter(description)}: the device was lost (${info.reason}: ${info.message.trim()})`);
-  });
+  const device = (await adapter.requestDevice(deviceDescriptor(adapter))) as { destroy(): void } & DeviceErrorEvents;
+  watchDeviceErrors(device, formatAdapter(description));
   return { backend: new WebGPUBackend(device, adapter.info), device, adapter: description };
-}
-
-/** The parts of `GPUDevice` that report errors no error scope caught, and the device's loss. */
-interface ErrorEvents {
-  addEventListener(type: 'uncapturederror', listener: (event: { error: { message: string } }) => void): void;
-  lost: Promise<{ reason: string; message: string }>;
-}
-
-/** Devices this module destroyed on purpose: their loss is no error. */
-const releasedDevices = new WeakSet<object>();
-
-/** Destroys a device of this module (its loss then reports nothing). */
-function releaseDevice(device: { destroy(): void }): void {
-  releasedDevices.add(device);
-  device.destroy();
-}
-
-const MAX_KEPT_ERRORS = 10;
-/** Errors WebGPU devices reported since the last {@link takeWebGpuErrors} (validation, out of memory, internal). */
-const deviceErrors: string[] = [];
-
-/**
- * The errors the WebGPU devices of this process reported since the last call, and forgets them. TF.js does not
- * check for them: a command the device rejected (an invalid bind group, a buffer it could not allocate) is
- * skipped, no call throws, and what was computed after it is wrong. The errors arrive as events, which the
- * event loop delivers while a read is awaited; a caller checks after its reads.
- */
-export function takeWebGpuErrors(): string[] {
-  return deviceErrors.splice(0, deviceErrors.length);
-}
-
-/**
- * Throws when a WebGPU device reported an error since the last check: its results since then cannot be trusted.
- * @param during what was running, for the message (e.g. `training step 12 of epoch 3`)
- */
-export function throwOnWebGpuErrors(during: string): void {
-  const error = webGpuError(during);
-  if (error !== undefined) throw error;
-}
-
-/** The error to raise for what the devices reported since the last check, if they reported anything. */
-function webGpuError(during: string, cause?: unknown): Error | undefined {
-  const errors = takeWebGpuErrors();
-  if (errors.length === 0) return undefined;
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more${errors.length === MAX_KEPT_ERRORS ? ' at least' : ''})` : '';
-  return new Error(`the WebGPU device reported an error during ${during}, so what it computed since cannot be trusted: ${errors[0]}${more}`, { cause });
-}
-
-/**
- * Runs `work` (which reads its results) and then {@link throwOnWebGpuErrors}. Where `work` throws after a device
- * reported an error (a read of a lost device fails with a bare `AbortError`), the device's error is raised, with
- * the failure as its cause.
- */
-export async function checkedOnWebGpu<T>(during: string, work: () => Promise<T>): Promise<T> {
-  let result: T;
-  try {
-    result = await work();
-  } catch (err) {
-    // The device's loss and the failed read arrive as separate events: let both land.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    throw webGpuError(during, err) ?? err;
-  }
-  throwOnWebGpuErrors(during);
-  return result;
 }
 
 const DAWN_ADAPTER_LINE = /^\s*\* backend: '([^']*)', name: '(.*)'\s*$/;

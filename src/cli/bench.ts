@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
 import { initBackend } from '../backend/select';
-import { checkedOnWebGpu } from '../backend/webgpu';
+import { checkedOnWebGpu } from '../backend/webgpu-errors';
 import { UsageError } from './common';
 import { loadConfig } from '../config/load';
 import { benchmarkDataPipeline, DataBenchmarkResult } from '../data/bench-data';
@@ -86,7 +86,9 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const oneCore = backend.name === 'wasm' || backend.name === 'cpu';
       const replicas = args.replicas ?? (oneCore ? Math.min(args.batch, os.availableParallelism()) : 1);
       if (!(Number.isInteger(replicas) && replicas >= 1)) throw new UsageError(`--replicas must be a positive integer, got ${args.replicas}`);
-      model = await checkedOnWebGpu('the benchmark', () => benchmarkModel(config, { batch: args.batch, steps: args.steps, profile: args.profile, replicas }));
+      model = await checkedOnWebGpu('the benchmark', () => benchmarkModel(config, { batch: args.batch, steps: args.steps, profile: args.profile, replicas }), {
+        outOfMemory: `lower --batch (now ${args.batch})`,
+      });
       Object.assign(out, { config: path.basename(args.config), batch: args.batch, ...model, profile: model.profile?.slice(0, 15) });
       console.log(`${path.basename(args.config)}, batch ${args.batch}, ${backend.name}${backend.adapter ? ` on ${backend.details}` : ''}:`);
       const on = model.replicas > 1 ? `, ${model.replicas} data-parallel replicas in ${model.replicaPlacement ?? 'worker threads'}` : ', this thread';

@@ -9,7 +9,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Argv, CommandModule } from 'yargs';
-import { checkedOnWebGpu } from '../backend/webgpu';
+import { checkedOnWebGpu } from '../backend/webgpu-errors';
+import { deviceMemoryAdvice } from '../config/memory-advice';
 import { applyOverrides } from '../config/load';
 import type { Config } from '../config/schema';
 import { createDataset } from '../data/create-dataset';
@@ -139,7 +140,9 @@ export async function runEval(args: EvalArgs): Promise<EvalOutcome> {
     const dataset = createDataset(config, 'test', { onWarning: (m) => console.error(`warning: ${m}`) });
     const data = new JointsDataset(dataset, sampleOptionsFromConfig(config, false));
     console.error(`evaluating ${path.basename(checkpointFile)} on ${dataset.name}: ${data.length} instances`);
-    const preds = await checkedOnWebGpu(`the evaluation of ${path.basename(checkpointFile)}`, () => predictWithThreads(model, data, config, args.threads));
+    const preds = await checkedOnWebGpu(`the evaluation of ${path.basename(checkpointFile)}`, () => predictWithThreads(model, data, config, args.threads), {
+      outOfMemory: deviceMemoryAdvice(config, 'test'),
+    });
     if (config.DATASET.DATASET === 'mpii') {
       const file = path.join(outDir, MPII_PREDS_FILE);
       // One row per record, as the PCKh ground truth lists them; a record whose image was skipped gets zeros.

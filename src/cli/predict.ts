@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
-import { checkedOnWebGpu } from '../backend/webgpu';
+import { checkedOnWebGpu } from '../backend/webgpu-errors';
 import { codecOf } from '../codec/codecs';
 import type { CodecSpec } from '../codec/heatmap-codec';
 import type { Config } from '../config/schema';

@@ -10,7 +10,8 @@ import { workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { KernelCalls } from '../backend/kernel-calls';
 import { initBackend } from '../backend/select';
-import { checkedOnWebGpu } from '../backend/webgpu';
+import { checkedOnWebGpu } from '../backend/webgpu-errors';
+import { deviceMemoryAdvice } from '../config/memory-advice';
 import { receiveWorkerData, threadChannel, type ParentChannel } from '../backend/worker-process';
 import type { Config } from '../config/schema';
 import { FlipTest, inferHeatmaps } from '../eval/evaluate';
@@ -298,14 +299,16 @@ async function serve(data: ReplicaWorkerData, port: ParentChannel): Promise<void
       }
       // A WebGPU device's error makes what it computed untrustworthy: the job fails with it.
       if (job.kind === 'infer') {
-        const heatmaps = ownCopy(await checkedOnWebGpu(`inference job ${job.id} of a replica worker`, () => inferHeatmaps(model, job.images, job.n, job.flip)));
+        const heatmaps = ownCopy(await checkedOnWebGpu(`inference job ${job.id} of a replica worker`, () => inferHeatmaps(model, job.images, job.n, job.flip), { outOfMemory: deviceMemoryAdvice(data.config, 'test') }));
         port.postMessage({ type: 'output', id: job.id, heatmaps } satisfies ReplicaReply, [heatmaps.buffer as ArrayBuffer]);
         return;
       }
       const gradsFile = job.gradsFile;
       if (gradsFile !== undefined) gradViews ??= packedViews(gradientSizes(model), { shared: false });
       const local: ReplicaJob = { ...job, state: stateOf(job), gradsOut: gradsFile !== undefined ? gradViews : job.gradsOut };
-      const result = await checkedOnWebGpu(`training job ${job.id} of a replica worker`, () => runReplicaJob(model, data.config, local));
+      const result = await checkedOnWebGpu(`training job ${job.id} of a replica worker`, () => runReplicaJob(model, data.config, local), {
+        outOfMemory: deviceMemoryAdvice(data.config, 'train'),
+      });
       if (gradsFile !== undefined) writePackedFile(gradsFile, gradViews as Float32Array[]);
       const transfer = [...result.grads, result.output, ...(result.state?.values ?? [])].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ type: 'done', ...result } satisfies ReplicaReply, transfer);

@@ -17,7 +17,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SingleBar, Presets } from 'cli-progress';
-import { checkedOnWebGpu } from '../backend/webgpu';
+import { checkedOnWebGpu } from '../backend/webgpu-errors';
+import { deviceMemoryAdvice } from '../config/memory-advice';
 import { configToYaml } from '../config/load';
 import type { Config } from '../config/schema';
 import { checkBadShare, type BadSample } from '../data/bad-samples';
@@ -125,7 +126,9 @@ async function validate(
     // Stops as soon as the share is exceeded.
     checkBadShare(skippedAsBad(skipped), data.length, config.DATASET.MAX_BAD_SAMPLE_SHARE, what, () => undefined);
   };
-  const preds = await checkedOnWebGpu('validation', () => predictDataset(model, data, { ...predictOptionsFromConfig(config), onSkip }, infer));
+  const preds = await checkedOnWebGpu('validation', () => predictDataset(model, data, { ...predictOptionsFromConfig(config), onSkip }, infer), {
+    outOfMemory: deviceMemoryAdvice(config, 'test'),
+  });
   if (config.DATASET.DATASET === 'mpii') {
     return { name: 'none', value: Number.NaN, table: ['MPII PCKh needs the head boxes of gt_valid.mat: use hrnet eval-pckh'] };
   }
@@ -323,6 +326,7 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
   let seen = 0;
   let batches = 0;
   const what = `training set ${run.trainData.dataset.annotationFile}`;
+  const memoryAdvice = { outOfMemory: deviceMemoryAdvice(config, 'train') };
   const maxBadShare = config.DATASET.MAX_BAD_SAMPLE_SHARE;
   try {
     for await (const batch of loader) {
@@ -338,6 +342,7 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
             : config.GPUS.length > 1
               ? replicaStepInTurn(model, optimizer, host, lossFn, config)
               : stepInProcess(model, optimizer, host, lossFn, config),
+        memoryAdvice,
       );
       const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
       lossSum += step.loss * n;

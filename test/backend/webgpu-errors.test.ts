@@ -2,11 +2,15 @@
  * Errors a WebGPU device reports on its own (validation, out of memory) reach the caller: TF.js does not check
  * for them, so a rejected command would otherwise leave wrong results and no exception. The trainer checks after
  * every step and after validation; `eval`, `predict` and `bench` after their computation (webgpu-training.test.ts
- * provokes one during `eval` and `predict`). A device lost other than by release counts as such an error.
+ * provokes one during `eval` and `predict`). A device lost other than by release counts as such an error; a device
+ * out of memory is told apart, and the message says what to make smaller.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/backend/select';
-import { checkedOnWebGpu, disposeWebGpuBackend, takeWebGpuErrors, throwOnWebGpuErrors } from '../../src/backend/webgpu';
+import { initBackend, requireOptional } from '../../src/backend/select';
+import { dawnModulePath, disposeWebGpuBackend } from '../../src/backend/webgpu';
+import { WebGpuDeviceError, checkedOnWebGpu, releaseDevice, takeWebGpuErrors, throwOnWebGpuErrors, watchDeviceErrors } from '../../src/backend/webgpu-errors';
+import { loadConfig } from '../../src/config/load';
+import { deviceMemoryAdvice } from '../../src/config/memory-advice';
 import { provokeWebGpuError } from '../helpers/webgpu-errors';
 
 beforeAll(async () => {
@@ -68,3 +72,60 @@ it('a device lost other than by release stops the work reading from it with the 
   await new Promise((resolve) => setTimeout(resolve, 0));
   expect(takeWebGpuErrors()).toEqual([]);
 });
+
+it('tells a device out of memory apart and says which config fields to lower, with their values', async () => {
+  // Dawn's Null device (it records commands and runs none) holds a fixed amount of memory: eight buffers of
+  // 128 MiB do not fit, and the device reports GPUOutOfMemoryError, as a GPU does.
+  const { create } = requireOptional(dawnModulePath()) as { create(flags: string[]): { requestAdapter(): Promise<NullAdapter | null> } };
+  const gpu = create(['backend=null']);
+  dawnInstances.push(gpu); // kept: Dawn aborts the process where an instance is collected while its device works
+  const adapter = await gpu.requestAdapter();
+  if (adapter === null) throw new Error("Dawn's Null backend offers no adapter");
+  const device = await adapter.requestDevice();
+  watchDeviceErrors(device, 'Null device');
+  const buffers: { destroy(): void }[] = [];
+  try {
+    for (let i = 0; i < 8; i++) buffers.push(device.createBuffer({ size: 128 * 1024 * 1024, usage: STORAGE_USAGE }));
+    await device.queue.onSubmittedWorkDone();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const config = loadConfig('configs/coco/w32_256x192.yaml');
+    const raised = (() => {
+      try {
+        throwOnWebGpuErrors('training step 1 of epoch 0', { outOfMemory: deviceMemoryAdvice(config, 'train') });
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(raised).toBeInstanceOf(WebGpuDeviceError);
+    expect((raised as WebGpuDeviceError).outOfMemory).toBe(true);
+    expect((raised as Error).message).toMatch(
+      /^the WebGPU device ran out of memory during training step 1 of epoch 0: lower TRAIN\.BATCH_SIZE_PER_GPU \(now 32\) or MODEL\.IMAGE_SIZE \(now \[192, 256\]\), in the config or with --set\. The device said: Null device: Out of memory\./,
+    );
+    expect(deviceMemoryAdvice(config, 'test')).toBe('lower TEST.BATCH_SIZE_PER_GPU (now 32), in the config or with --set');
+    // Without advice, the batch and the input size in general words.
+    buffers.push(device.createBuffer({ size: 128 * 1024 * 1024, usage: STORAGE_USAGE }));
+    await device.queue.onSubmittedWorkDone();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(checkedOnWebGpu('the benchmark', async () => 1)).rejects.toThrow(
+      /^the WebGPU device ran out of memory during the benchmark: use a smaller batch or input size\. The device said: Null device: Out of memory\./,
+    );
+  } finally {
+    for (const b of buffers) b.destroy();
+    releaseDevice(device);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  expect(takeWebGpuErrors()).toEqual([]);
+});
+
+/** Dawn instances the tests made, alive until the process ends. */
+const dawnInstances: unknown[] = [];
+
+/** GPUBufferUsage.STORAGE. */
+const STORAGE_USAGE = 0x80;
+
+interface NullAdapter {
+  requestDevice(): Promise<
+    { destroy(): void; createBuffer(d: { size: number; usage: number }): { destroy(): void }; queue: { onSubmittedWorkDone(): Promise<void> } } & object
+  >;
+}
