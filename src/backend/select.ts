@@ -239,8 +239,14 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     (opts.log ?? console.error)(formatBackendLine(info));
     if (tfjsFlags.length > 0) (opts.log ?? console.error)(`tfjs flags (HRNET_TFJS_FLAGS): ${tfjsFlags.join(', ')}`);
     if (info.adapter?.hint !== undefined) (opts.log ?? console.error)(`note: ${info.adapter.hint}`);
+    else if (info.adapter?.software === true) (opts.log ?? console.error)(`note: ${softwareAdapterNote(info.adapter)}`);
   }
   return info;
+}
+
+/** What a run on a software adapter (only ever named, never chosen) should know. */
+export function softwareAdapterNote(adapter: AdapterDescription): string {
+  return `${adapter.device} is a software adapter: WebGPU computes on this machine's CPU, many times slower than the wasm backend; it serves to test the GPU code path`;
 }
 
 /** The one-line description every run prints, e.g. `backend: wasm (tfjs 4.22.0, SIMD, 1 thread)`. */

@@ -2,7 +2,7 @@
  * Backend selection: explicit choice, environment override, clear errors, automatic order.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_ORDER, formatBackendLine, initBackend, parseBackendName } from '../../src/backend/select';
+import { BACKEND_ORDER, formatBackendLine, initBackend, parseBackendName, softwareAdapterNote } from '../../src/backend/select';
 import { wasmTrainingKernelsRegistered } from '../../src/backend/fallback-kernels';
 
 describe('initBackend', () => {
@@ -83,7 +83,11 @@ describe('initBackend', () => {
     expect(tf.getBackend()).toBe('webgpu');
     const a = info.adapter;
     expect(a).toBeDefined();
-    expect(lines).toEqual([`backend: webgpu (tfjs ${tf.version.tfjs}, ${info.details})`]);
+    expect(lines[0]).toBe(`backend: webgpu (tfjs ${tf.version.tfjs}, ${info.details})`);
+    // A software adapter is said to be one, with what it is for (or the hint that names the GPU it stands for).
+    const note = a?.hint !== undefined ? `note: ${a.hint}` : a?.software && a !== undefined ? `note: ${softwareAdapterNote(a)}` : undefined;
+    expect(lines.slice(1)).toEqual(note === undefined ? [] : [note]);
+    if (a?.software && a.hint === undefined) expect(lines[1]).toMatch(/^note: .+ is a software adapter: WebGPU computes on this machine's CPU, many times slower than the wasm backend/);
     expect(info.details).toContain(`driver ${a?.driver}`);
     expect(info.details).toMatch(a?.software ? /, software/ : /, hardware/);
     // Automatic selection never settles on a software adapter.
