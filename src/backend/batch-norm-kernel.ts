@@ -10,11 +10,16 @@ import * as tf from '@tensorflow/tfjs';
 import { heapBatchNorm } from './heap-kernels';
 import { KernelCalls, kernelInput } from './kernel-calls';
 
-/** Kernel name of the forward: inputs `y` [m, c], `gamma`, `beta` [c]; outputs out, xhat [m, c] and stats [3, c] (mean, biased var, gamma/√(var+ε)). */
+/**
+ * Kernel name of the forward: inputs `y` [m, c], `gamma`, `beta` [c]; outputs out, xhat [m, c] and stats [3, c]
+ * (mean, biased var, gamma/√(var+ε)). `y` may have any rank ≥ 2 (a convolution's [n, h, w, c]): its last axis is
+ * the channel and the others are the m rows, and out and xhat have its shape, so that the model reshapes nothing.
+ */
 export const BATCH_NORM_TRAIN = 'HRNetBatchNormTrain';
 /**
  * Kernel name of the gradient: inputs `dy`, `xhat` [m, c], the forward's `stats` [3, c] (it reads α, the last
- * row), `out` [m, c] (after a ReLU); outputs dconv [m, c], dgamma and dbeta [c].
+ * row), `out` [m, c] (after a ReLU); outputs dconv [m, c], dgamma and dbeta [c]. As in the forward, [m, c] is
+ * any shape whose last axis is the channel; dconv has the shape of `dy`.
  */
 export const BATCH_NORM_TRAIN_GRAD = 'HRNetBatchNormTrainGrad';
 /**
@@ -43,6 +48,19 @@ export interface BatchNormTrainRunningAttrs extends BatchNormTrainAttrs {
   momentum: number;
 }
 
+/**
+ * The rows m and channels c of a kernel's activation (any rank ≥ 2, channels last), checked against the block of
+ * the channel sums.
+ */
+export function rowsAndChannels(kernel: string, x: tf.TensorInfo, block: number): { m: number; c: number } {
+  const c = x.shape[x.shape.length - 1];
+  const m = x.shape.length >= 2 && c > 0 ? tf.util.sizeFromShape(x.shape) / c : 0;
+  if (x.shape.length < 2 || !(block >= 1) || m % block !== 0) {
+    throw new Error(`${kernel}: needs an input of rank 2 or more, channels last, and a block dividing its rows (got [${x.shape}], block ${block})`);
+  }
+  return { m, c };
+}
+
 /** Throws unless `stats` is the [3, c] statistics of a forward over `c` channels. */
 export function checkStatsShape(kernel: string, stats: tf.TensorInfo, c: number): void {
   if (stats.shape.length !== 2 || stats.shape[0] !== 3 || stats.shape[1] !== c) {
@@ -55,13 +73,13 @@ function batchNormTrain({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]
   const y = kernelInput(inputs, 'y', BATCH_NORM_TRAIN);
   const gamma = kernelInput(inputs, 'gamma', BATCH_NORM_TRAIN);
   const beta = kernelInput(inputs, 'beta', BATCH_NORM_TRAIN);
-  const [m, c] = y.shape;
+  const { m, c } = rowsAndChannels(BATCH_NORM_TRAIN, y, a.block);
   const b = backend as tf.KernelBackend;
   const bn = heapBatchNorm(b);
-  if (bn === undefined || c % 4 !== 0 || m % a.block !== 0) throw new Error(`${BATCH_NORM_TRAIN}: needs the WASM backend, c % 4 == 0 and a block dividing m (got [${y.shape}], block ${a.block})`);
+  if (bn === undefined || c % 4 !== 0) throw new Error(`${BATCH_NORM_TRAIN}: needs the WASM backend and c % 4 == 0 (got [${y.shape}])`);
   const calls = new KernelCalls(b, 'wasm');
   try {
-    const [out, xhat, stats] = calls.runOnHeap([y, gamma, beta], [[m, c], [m, c], [3, c], [4, c]], ([yp, gp, bp, op, xp, sp, scratch]) =>
+    const [out, xhat, stats] = calls.runOnHeap([y, gamma, beta], [y.shape, y.shape, [3, c], [4, c]], ([yp, gp, bp, op, xp, sp, scratch]) =>
       bn.bn_forward(yp, gp, bp, op, xp, sp, scratch, m, c, a.block, a.relu ? 1 : 0, a.eps ?? 1e-5),
     );
     return [calls.keep(out), calls.keep(xhat), calls.keep(stats)];
@@ -76,15 +94,15 @@ function batchNormTrainGrad({ inputs, backend, attrs }: Parameters<tf.KernelFunc
   const xhat = kernelInput(inputs, 'xhat', BATCH_NORM_TRAIN_GRAD);
   const stats = kernelInput(inputs, 'stats', BATCH_NORM_TRAIN_GRAD);
   const out = a.relu ? kernelInput(inputs, 'out', BATCH_NORM_TRAIN_GRAD) : xhat;
-  const [m, c] = dy.shape;
+  const { m, c } = rowsAndChannels(BATCH_NORM_TRAIN_GRAD, dy, a.block);
   const b = backend as tf.KernelBackend;
   const bn = heapBatchNorm(b);
-  if (bn === undefined || c % 4 !== 0 || m % a.block !== 0) throw new Error(`${BATCH_NORM_TRAIN_GRAD}: needs the WASM backend, c % 4 == 0 and a block dividing m (got [${dy.shape}], block ${a.block})`);
+  if (bn === undefined || c % 4 !== 0) throw new Error(`${BATCH_NORM_TRAIN_GRAD}: needs the WASM backend and c % 4 == 0 (got [${dy.shape}])`);
   checkStatsShape(BATCH_NORM_TRAIN_GRAD, stats, c);
   const calls = new KernelCalls(b, 'wasm');
   try {
     // α is the last row of stats: 2c floats in.
-    const [dconv, grads] = calls.runOnHeap([dy, out, xhat, stats], [[m, c], [2, c], [4, c]], ([dyp, op, xp, sp, dp, gp, scratch]) =>
+    const [dconv, grads] = calls.runOnHeap([dy, out, xhat, stats], [dy.shape, [2, c], [4, c]], ([dyp, op, xp, sp, dp, gp, scratch]) =>
       bn.bn_backward(dyp, op, xp, sp + 8 * c, dp, gp, scratch, m, c, a.block, a.relu ? 1 : 0),
     );
     // batch_norm.c writes dγ then dβ; the kernel hands them on as the parameters' gradients.

@@ -16,7 +16,7 @@
  * fuse a product and a sum, which changes the last bit of a few values.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_TRAIN_RUNNING, BatchNormTrainAttrs, BatchNormTrainRunningAttrs, checkStatsShape } from './batch-norm-kernel';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_TRAIN_RUNNING, BatchNormTrainAttrs, BatchNormTrainRunningAttrs, checkStatsShape, rowsAndChannels } from './batch-norm-kernel';
 import { kernelInput } from './kernel-calls';
 import { ElementwiseSpec, orderedSum, PerOutputSpec, programVariants, ProgramUniform, runElementwise, runPerOutput, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
@@ -90,11 +90,7 @@ function run(backend: WebGpuKernelBackend, spec: PerOutputSpec, inputs: tf.Tenso
 const sizedProgram = (key: string, inputs: string[], body: string, helpers?: string): PerOutputSpec => ({ key: `batchNorm_${key}`, inputs, uniforms: SIZE_UNIFORMS, body, helpers });
 
 function sizesOf(kernel: string, x: tf.TensorInfo, attrs: BatchNormTrainAttrs): Sizes {
-  const [m, c] = x.shape;
-  if (x.shape.length !== 2 || !(attrs.block >= 1) || m % attrs.block !== 0) {
-    throw new Error(`${kernel}: needs an [m, c] input and a block dividing m (got [${x.shape}], block ${attrs.block})`);
-  }
-  return { m, c, block: attrs.block, eps: attrs.eps ?? 1e-5 };
+  return { ...rowsAndChannels(kernel, x, attrs.block), block: attrs.block, eps: attrs.eps ?? 1e-5 };
 }
 
 /** The running statistics a forward updates: PyTorch's running mean and variance [c], and its momentum. */
@@ -204,7 +200,7 @@ function batchNormTrain(backend: WebGpuKernelBackend, kernel: string, inputs: tf
       backend,
       outXhat(a.relu),
       [y, stats, beta],
-      [s.m, s.c],
+      y.shape,
       [
         { type: 'int32', data: [s.c] },
         { type: 'float32', data: [s.eps] },
@@ -249,7 +245,7 @@ const GRAD_TOTALS: ElementwiseSpec = {
           DBeta[index] = dbeta;`,
 };
 
-/** The input's gradient [m, c]. */
+/** The input's gradient, of the shape of dy. */
 const dconv = programVariants((relu: boolean) =>
   sizedProgram(
     `dconv${relu ? '_relu' : ''}`,
@@ -280,7 +276,7 @@ function batchNormTrainGradWebGpu({ inputs, backend: b, attrs }: Parameters<tf.K
       [s.c],
       [s.m, s.c, s.block].map((x) => ({ type: 'int32' as const, data: [x] })),
     ).map(temp);
-    const dx = temp(run(backend, dconv(relu), [dy, xhat, stats, dgamma, dbeta, ...output], s, [s.m, s.c]));
+    const dx = temp(run(backend, dconv(relu), [dy, xhat, stats, dgamma, dbeta, ...output], s, dy.shape));
     return [dx, dgamma, dbeta];
   });
 }

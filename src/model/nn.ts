@@ -292,13 +292,14 @@ export class BatchNorm2d {
   }
 
   /**
-   * The train-mode forward of the backend's kernels on `y` [m, c] (the convolution's output as rows) with this
+   * The train-mode forward of the backend's kernels on `y` (the convolution's output, channels last: [n, h, w, c],
+   * or any shape whose last axis is the channel, the others the m rows; out and x̂ keep its shape) with this
    * BatchNorm's `gamma` and `beta` (as a gradient function receives them): out, x̂ and the statistics [3, c] (μ,
    * biased variance, α). The running statistics are updated too: by the kernel where the backend's forward
    * does it ({@link BATCH_NORM_TRAIN_RUNNING}, WebGPU), else by the ops.
    */
   trainKernel(y: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, attrs: BatchNormTrainAttrs): tf.Tensor[] {
-    const m = y.shape[0];
+    const m = y.size / y.shape[y.shape.length - 1];
     const params = { y, gamma, beta };
     if (tf.getKernel(BATCH_NORM_TRAIN_RUNNING, tf.getBackend()) === undefined) {
       const outs = tf.engine().runKernel(BATCH_NORM_TRAIN, params, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
@@ -450,11 +451,10 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
     const save = args[4] as tf.GradSaveFunc;
     // `scale`: the kernels' statistics [3, c] (μ, biased variance, α), or α [c] of the ops.
     const [value, xhat, scale] = tf.tidy(() => {
-      const y2 = tf.reshape(tf.conv2d(input, filter, strides, pad), [m, c]);
-      if (compiled) {
-        const [out, xh, stats] = bn.trainKernel(y2, gamma, beta, { relu, block, eps: BN_EPS });
-        return [tf.reshape(out, [n, oh, ow, c]), xh, stats];
-      }
+      const y = tf.conv2d(input, filter, strides, pad);
+      // The kernels take the convolution's [n, oh, ow, c] as it is (channels last: m rows of c).
+      if (compiled) return bn.trainKernel(y, gamma, beta, { relu, block, eps: BN_EPS });
+      const y2 = tf.reshape(y, [m, c]);
       const mu = tf.div(channelSum(y2), m);
       const centered = tf.sub(y2, mu);
       const biasedVar = tf.div(channelSum(tf.square(centered)), m);
@@ -474,12 +474,10 @@ export function convBnTrain(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor4D, relu:
           let dGamma: tf.Tensor;
           let dBeta: tf.Tensor;
           if (compiled) {
-            const inputs: tf.NamedTensorMap = { dy: tf.reshape(dy, [m, c]), xhat: savedXhat, stats: scale };
-            if (relu) inputs.out = tf.reshape(savedOutput, [m, c]);
+            const inputs: tf.NamedTensorMap = { dy, xhat: savedXhat, stats: scale };
+            if (relu) inputs.out = savedOutput;
             const attrs: BatchNormTrainAttrs = { relu, block };
-            let d: tf.Tensor;
-            [d, dGamma, dBeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-            dConv = tf.reshape(d, [n, oh, ow, c]);
+            [dConv, dGamma, dBeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
           } else {
             let g = tf.reshape(dy, [m, c]);
             if (relu) g = tf.mul(g, tf.step(tf.reshape(savedOutput, [m, c])));

@@ -88,6 +88,30 @@ describe('compiled train-mode BatchNorm kernels (WASM)', () => {
     });
   });
 
+  it('take a convolution\'s [n, h, w, c] as m rows of c channels: the values of [m, c], out, x̂ and dconv of its shape', () => {
+    const shape = [2, 16, 12, 8];
+    const rows = [2 * 16 * 12, 8];
+    for (const relu of [false, true]) {
+      tf.tidy(() => {
+        const y = tf.randomNormal(shape, 3, 2, 'float32', 1);
+        const gamma = tf.randomNormal([8], 1, 0.2, 'float32', 2);
+        const beta = tf.randomNormal([8], 0, 0.2, 'float32', 3);
+        const dy = tf.randomNormal(shape, 0, 1, 'float32', 4);
+        const block = channelSumBlock(rows[0]);
+        const run = (yy: tf.Tensor, dyy: tf.Tensor): tf.Tensor[] => {
+          const [out, xhat, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { y: yy, gamma, beta }, { relu, block, eps: BN_EPS }) as tf.Tensor[];
+          const inputs: tf.NamedTensorMap = { dy: dyy, xhat, stats };
+          if (relu) inputs.out = out;
+          return [out, xhat, stats, ...(tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, { relu, block }) as tf.Tensor[])];
+        };
+        const got = run(y, dy);
+        const want = run(tf.reshape(y, rows), tf.reshape(dy, rows));
+        expect(got.map((t) => t.shape)).toEqual([shape, shape, [3, 8], shape, [8], [8]]);
+        got.forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(want[i].dataSync())));
+      });
+    }
+  });
+
   it('are registered for WASM only', () => {
     expect(tf.getKernel(BATCH_NORM_TRAIN, 'wasm')).toBeDefined();
     expect(tf.getKernel(BATCH_NORM_TRAIN_GRAD, 'wasm')).toBeDefined();

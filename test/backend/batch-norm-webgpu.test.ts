@@ -23,14 +23,17 @@ const CASES: [number, number][] = [
   [2 * 11 * 13, 8],
 ];
 
-/** The six outputs of a forward and its gradient on seeded inputs (the same values on every backend). */
-async function forwardAndGradient(m: number, c: number, relu: boolean): Promise<Float32Array[]> {
+/**
+ * The six outputs of a forward and its gradient on seeded inputs (the same values on every backend), the
+ * activation [m, c] or, with `shape`, of that shape (channels last, m rows of c).
+ */
+async function forwardAndGradient(m: number, c: number, relu: boolean, shape: number[] = [m, c], shapes: number[][] = []): Promise<Float32Array[]> {
   const results = tf.tidy(() => {
     // A mean far from zero, so that the sums cancel as they do below a BatchNorm.
-    const y = tf.randomNormal([m, c], 3, 2, 'float32', 1);
+    const y = tf.randomNormal(shape, 3, 2, 'float32', 1);
     const gamma = tf.randomNormal([c], 1, 0.2, 'float32', 2);
     const beta = tf.randomNormal([c], 0, 0.2, 'float32', 3);
-    const dy = tf.randomNormal([m, c], 0, 1, 'float32', 4);
+    const dy = tf.randomNormal(shape, 0, 1, 'float32', 4);
     const block = channelSumBlock(m);
     const [out, xhat, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma, beta }, { relu, block, eps: BN_EPS }) as tf.Tensor[];
     const inputs: tf.NamedTensorMap = { dy, xhat, stats };
@@ -38,6 +41,7 @@ async function forwardAndGradient(m: number, c: number, relu: boolean): Promise<
     const [dConv, dGamma, dBeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, { relu, block }) as tf.Tensor[];
     return [out, xhat, stats, dConv, dGamma, dBeta];
   });
+  shapes.push(...results.map((t) => t.shape));
   try {
     return await Promise.all(results.map(async (t) => (await t.data()) as Float32Array));
   } finally {
@@ -113,6 +117,17 @@ it('compute the forward in four dispatches, with or without the running statisti
   }
 });
 
+it('take a convolution\'s [n, h, w, c] as m rows of c channels: the same bits, and out, x̂ and dconv of its shape', async () => {
+  const [n, h, w, c] = [2, 64, 48, 8];
+  for (const relu of [false, true]) {
+    const shapes: number[][] = [];
+    const got = await forwardAndGradient(n * h * w, c, relu, [n, h, w, c], shapes);
+    expect(shapes).toEqual([[n, h, w, c], [n, h, w, c], [3, c], [n, h, w, c], [c], [c]]);
+    const want = onWasm.get(`${n * h * w},${c},${relu}`) as Float32Array[];
+    expect(got.map((g, i) => bitDifferences(g, want[i]).length)).toEqual([0, 0, 0, 0, 0, 0]);
+  }
+});
+
 it('leave no tensor and no GPU memory behind', async () => {
   await forwardAndGradient(768, 32, true);
   const before = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
@@ -126,7 +141,10 @@ it('say which input is wrong', () => {
   const y = tf.zeros([10, 4]);
   const gamma = tf.ones([4]);
   try {
-    expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma, beta: gamma }, { relu: false, block: 3 })).toThrow(/HRNetBatchNormTrain: .*block dividing m \(got \[10,4\], block 3\)/);
+    expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma, beta: gamma }, { relu: false, block: 3 })).toThrow(/HRNetBatchNormTrain: .*block dividing its rows \(got \[10,4\], block 3\)/);
+    expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN, { y: gamma, gamma, beta: gamma }, { relu: false, block: 1 })).toThrow(
+      'HRNetBatchNormTrain: needs an input of rank 2 or more, channels last, and a block dividing its rows (got [4], block 1)',
+    );
     expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN, { y, gamma }, { relu: false, block: 10 })).toThrow("HRNetBatchNormTrain: missing input 'beta'");
     expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy: y, xhat: y, stats: gamma }, { relu: false, block: 10 })).toThrow(
       "HRNetBatchNormTrainGrad: 'stats' must be the forward's [3, 4] statistics (got [4])",
