@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # On the GPU machine, in the folder pack.sh wrote: unpacks Node and the app into a temporary folder, records
 # the machine (GPUs, driver, cores, and `hrnet gpus`: the adapters as GPUS numbers them), then measures, one
-# after the other, the host's share of a WebGPU step on this CPU (bench/webgpu-host.ts, Dawn's Null backend:
-# no GPU involved), and on this GPU the official PyTorch HRNet-W32 256×192 (batch 32; TF32 off
-# and on) and `hrnet bench model --backend webgpu --batch 32` (training and inference images/s, the adapter
-# named, the top kernels of one step). Everything printed is also written to RESULTS_DIR.
+# after the other, on this GPU the official PyTorch HRNet-W32 256×192 (batch 32; TF32 off and on) and
+# `hrnet bench model --backend webgpu --batch 32` (training and inference images/s, the adapter named, the top
+# kernels of one step), then the host's share of a WebGPU step on this CPU (bench/webgpu-host.ts, Dawn's Null
+# backend: no GPU involved). Everything printed is also written to RESULTS_DIR, as each step ends.
 #
 #   bash run.sh [RESULTS_DIR]        (default: ./results)
 #
+# BUDGET bounds the whole run in seconds (default 540, under a 10-minute limit on commands): each step's
+# timeout is its own or what is left, whichever is less, and a step with less than 20 s left is skipped with a
+# line saying so (in RESULTS_DIR/skipped.txt), so that a limit from outside cuts nothing already measured.
+#
 # BENCH_BATCH sets the batch of both (default 32), HRNET_BENCH_ARGS adds options to the project's bench (e.g.
-# "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 420); HOST_BENCH=0 skips the host's share,
-# TORCH_BENCH=0 PyTorch, WEBGPU_BENCH=0 the project's bench.
+# "--steps 5"), WEBGPU_TIMEOUT bounds it in seconds (default 300); TORCH_BENCH=0 skips PyTorch, WEBGPU_BENCH=0
+# the project's bench, HOST_BENCH=0 the host's share.
 #
 # DGRAD_MM=0 skips the second run of the project's bench with TF.js's matrix-product program for a convolution's
 # input gradient (HRNET_TFJS_FLAGS=WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE:false), which TF.js has not tuned against its
@@ -21,8 +25,9 @@
 #
 # MAIN_JOB=1 then trains the main job on WebGPU (`hrnet train` with no config: the synthetic dataset is rendered
 # first) and writes its output, metrics.jsonl and curves.png to RESULTS_DIR/main-job; MAIN_JOB_TIMEOUT bounds it
-# in seconds (default 540). The checkpoints stay behind (they are deleted with the temporary folder).
+# in seconds (default: what is left). The checkpoints stay behind (they are deleted with the temporary folder).
 set -uo pipefail
+started=$(date +%s)
 here=$(cd "$(dirname "$0")" && pwd)
 res=${1:-$here/results}
 mkdir -p "$res"
@@ -55,32 +60,52 @@ fi
   (cd "$work/app" && timeout 120 "$work/node" dist/cli/main.js gpus 2>&1)
 } | tee "$res/machine.txt"
 
-if [ "${HOST_BENCH:-1}" != 0 ]; then
-  (cd "$work/app" && timeout 240 "$work/node" bench/webgpu-host.js 3) 2>&1 | tee "$res/webgpu-host.txt"
-fi
+budget=${BUDGET:-540}
+# The timeout for a step that wants $1 seconds: that, or what is left of the budget; nothing (status 1) when
+# less than 20 s are left.
+bound() {
+  local left=$((budget - ($(date +%s) - started)))
+  [ "$left" -ge 20 ] || return 1
+  if [ "$1" -lt "$left" ]; then echo "$1"; else echo "$left"; fi
+}
+skipped() { echo "run.sh: $1 skipped: less than 20 s of the ${budget} s budget left" | tee -a "$res/skipped.txt" >&2; }
+bench_args=(bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json)
+# shellcheck disable=SC2206
+extra_args=(${HRNET_BENCH_ARGS:-})
+
 if [ "${TORCH_BENCH:-1}" != 0 ]; then
-  (cd "$work" && PYTHONUNBUFFERED=1 timeout 300 python3 torch_hrnet_bench.py --official official --device cuda --batch "${BENCH_BATCH:-32}" --steps 10 --tf32 both) 2>&1 | tee "$res/torch.txt"
+  if t=$(bound 300); then
+    (cd "$work" && PYTHONUNBUFFERED=1 timeout "$t" python3 torch_hrnet_bench.py --official official --device cuda --batch "${BENCH_BATCH:-32}" --steps 10 --tf32 both) 2>&1 | tee "$res/torch.txt"
+  else skipped "PyTorch's bench"; fi
 fi
 if [ "${WEBGPU_BENCH:-1}" != 0 ]; then
-  # shellcheck disable=SC2086
-  (cd "$work/app" && timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu.txt"
+  if t=$(bound "${WEBGPU_TIMEOUT:-300}"); then
+    (cd "$work/app" && timeout "$t" "$work/node" dist/cli/main.js "${bench_args[@]}" "${extra_args[@]}") 2>&1 | tee "$res/webgpu.txt"
+  else skipped "the project's bench"; fi
+fi
+if [ "${HOST_BENCH:-1}" != 0 ]; then
+  if t=$(bound 240); then
+    (cd "$work/app" && timeout "$t" "$work/node" bench/webgpu-host.js 3) 2>&1 | tee "$res/webgpu-host.txt"
+  else skipped "the host's share"; fi
 fi
 if [ "${WEBGPU_BENCH:-1}" != 0 ] && [ "${DGRAD_MM:-1}" != 0 ]; then
-  # shellcheck disable=SC2086
-  (cd "$work/app" && HRNET_TFJS_FLAGS=WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE:false timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch "${BENCH_BATCH:-32}" --profile --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu-dgrad-mm.txt"
+  if t=$(bound "${WEBGPU_TIMEOUT:-300}"); then
+    (cd "$work/app" && HRNET_TFJS_FLAGS=WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE:false timeout "$t" "$work/node" dist/cli/main.js "${bench_args[@]}" "${extra_args[@]}") 2>&1 | tee "$res/webgpu-dgrad-mm.txt"
+  else skipped "the bench with the matrix-product input gradient"; fi
 fi
 if [ "${MULTI_GPU:-0}" = 1 ]; then
   gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
-  if [ "${gpus:-0}" -ge 2 ]; then
-    # shellcheck disable=SC2086
-    (cd "$work/app" && timeout "${WEBGPU_TIMEOUT:-420}" "$work/node" dist/cli/main.js bench model --backend webgpu --batch $((${BENCH_BATCH:-32} * gpus)) --replicas "$gpus" --json ${HRNET_BENCH_ARGS:-}) 2>&1 | tee "$res/webgpu-$gpus-gpus.txt"
-  else
+  if [ "${gpus:-0}" -lt 2 ]; then
     echo "run.sh: MULTI_GPU=1 needs two GPUs or more; nvidia-smi lists ${gpus:-none}" | tee "$res/webgpu-multi-gpu.txt"
-  fi
+  elif t=$(bound "${WEBGPU_TIMEOUT:-300}"); then
+    (cd "$work/app" && timeout "$t" "$work/node" dist/cli/main.js bench model --backend webgpu --batch $((${BENCH_BATCH:-32} * gpus)) --replicas "$gpus" --json "${extra_args[@]}") 2>&1 | tee "$res/webgpu-$gpus-gpus.txt"
+  else skipped "the bench on $gpus GPUs"; fi
 fi
 if [ "${MAIN_JOB:-0}" = 1 ]; then
-  mkdir -p "$res/main-job"
-  (cd "$work/app" && HRNET_BACKEND=webgpu timeout "${MAIN_JOB_TIMEOUT:-540}" "$work/node" dist/cli/main.js train --out "$work/main-job") 2>&1 | tee "$res/main-job/output.txt"
-  for f in metrics.jsonl curves.png; do [ -f "$work/main-job/$f" ] && cp "$work/main-job/$f" "$res/main-job/"; done
+  if t=$(bound "${MAIN_JOB_TIMEOUT:-$budget}"); then
+    mkdir -p "$res/main-job"
+    (cd "$work/app" && HRNET_BACKEND=webgpu timeout "$t" "$work/node" dist/cli/main.js train --out "$work/main-job") 2>&1 | tee "$res/main-job/output.txt"
+    for f in metrics.jsonl curves.png; do [ -f "$work/main-job/$f" ] && cp "$work/main-job/$f" "$res/main-job/"; done
+  else skipped "the main job"; fi
 fi
 rm -rf "$work"
