@@ -79,16 +79,14 @@ describe('HRNET_TFJS_FLAGS', () => {
     );
   });
 
-  it('sets a backend\'s own flags once its package has loaded: WebGPU\'s input-gradient program', async () => {
+  it('sets a backend\'s own flags once its package has loaded: WebGPU\'s matrix-product input gradient, on HRNet\'s geometries', async () => {
     process.env[TFJS_FLAGS_VARIABLE] = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE:false';
     const info = await initBackend({ preferred: 'webgpu', quiet: true });
     expect(info.tfjsFlags).toEqual(['WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false']);
     expect(tf.env().getBool('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE')).toBe(false);
     // The flag takes effect: the input gradient of a convolution runs TF.js's matrix-product program, with the
-    // values of the direct one.
-    const x = tf.randomNormal([2, 9, 7, 8], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const w = tf.randomNormal([3, 3, 8, 12], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const dy = tf.randomNormal([2, 5, 4, 12], 0, 1, 'float32', 3) as tf.Tensor4D;
+    // values of the direct one, on HRNet's geometries (3×3 with stride 1 or 2 and 1×1, explicit padding as
+    // PyTorch pads, even and odd sizes).
     const programs: string[] = [];
     const backend = tf.backend() as unknown as { runWebGPUProgram: (p: { constructor: { name: string } }, ...a: unknown[]) => unknown };
     const run = backend.runWebGPUProgram;
@@ -97,20 +95,38 @@ describe('HRNET_TFJS_FLAGS', () => {
       return run.call(this, p, ...a);
     };
     try {
-      const grad = (): tf.Tensor => tf.conv2dTranspose(dy, w, x.shape, [2, 2], 'same');
-      const mm = grad();
-      expect(programs).toEqual(['Conv2DDerInputMMProgram']);
-      tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', true);
-      const direct = grad();
-      expect(programs).toEqual(['Conv2DDerInputMMProgram', 'Conv2DDerInputProgram']);
-      const [a, b] = await Promise.all([mm.data(), direct.data()]);
-      let worst = 0;
-      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-      expect(worst).toBeLessThan(1e-4);
-      tf.dispose([mm, direct]);
+      const geometries = [
+        { k: 3, stride: 1, pad: 1, h: 16, w: 12 },
+        { k: 3, stride: 2, pad: 1, h: 16, w: 12 },
+        { k: 3, stride: 2, pad: 1, h: 9, w: 7 },
+        { k: 1, stride: 1, pad: 0, h: 9, w: 7 },
+      ];
+      for (const [i, g] of geometries.entries()) {
+        const [oh, ow] = [g.h, g.w].map((n) => Math.floor((n + 2 * g.pad - g.k) / g.stride) + 1);
+        const inputShape: [number, number, number, number] = [2, g.h, g.w, 8];
+        const filter = tf.randomNormal([g.k, g.k, 8, 12], 0, 1, 'float32', 10 + i);
+        const dy = tf.randomNormal([2, oh, ow, 12], 0, 1, 'float32', 20 + i);
+        const attrs = { strides: g.stride, pad: [[0, 0], [g.pad, g.pad], [g.pad, g.pad], [0, 0]], dataFormat: 'NHWC', inputShape };
+        const grad = (naive: boolean): tf.Tensor => {
+          tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', naive);
+          return tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        };
+        programs.length = 0;
+        const mm = grad(false);
+        const direct = grad(true);
+        expect(programs).toEqual(['Conv2DDerInputMMProgram', 'Conv2DDerInputProgram']);
+        const [a, b] = await Promise.all([mm.data(), direct.data()]);
+        let worst = 0;
+        let scale = 0;
+        for (let j = 0; j < a.length; j++) {
+          worst = Math.max(worst, Math.abs(a[j] - b[j]));
+          scale = Math.max(scale, Math.abs(b[j]));
+        }
+        expect({ geometry: g, shape: mm.shape, close: worst <= 1e-5 * scale }).toEqual({ geometry: g, shape: inputShape, close: true });
+        tf.dispose([mm, direct, filter, dy]);
+      }
     } finally {
       backend.runWebGPUProgram = run;
-      tf.dispose([x, w, dy]);
     }
   });
 });
