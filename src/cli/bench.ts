@@ -50,7 +50,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a config key' })
       .option('batch', { type: 'number', default: 8, describe: 'batch size of training and batched inference' })
       .option('replicas', { type: 'number', describe: 'data-parallel training replicas, one worker thread each (default one per core on wasm/cpu, 1 on a GPU); on webgpu one process per GPU, for GPUs of one model' })
-      .option('steps', { type: 'number', default: 3, describe: 'timed steps (median reported) after one warm-up step' })
+      .option('steps', { type: 'number', default: 3, describe: 'timed steps (median reported) after two warm-up steps' })
       .option('backend', { type: 'string', describe: 'node-gpu | webgpu | node | wasm | cpu' })
       .option('annotations', { type: 'string', default: DEFAULT_ANNOTATIONS, describe: 'COCO-format file for the data benchmark (images beside it)' })
       .option('seconds', { type: 'number', default: 10, describe: 'data benchmark duration' })
@@ -81,7 +81,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     }
     if (args.part === 'all' || args.part === 'model') {
       const config = loadConfig(args.config, args.set);
-      console.error(`measuring ${path.basename(args.config)} at batch ${args.batch} (${args.steps} timed steps)…`);
+      console.error(`measuring ${path.basename(args.config)} at batch ${args.batch} (${args.steps} timed step${args.steps === 1 ? '' : 's'})…`);
       // One replica per core on the one-core backends (WASM, cpu); one on a GPU, which runs a whole batch.
       const oneCore = backend.name === 'wasm' || backend.name === 'cpu';
       const replicas = args.replicas ?? (oneCore ? Math.min(args.batch, os.availableParallelism()) : 1);
@@ -96,6 +96,11 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       const split = model.replicas > 1 ? ` (split over the ${model.replicas} replicas)` : '';
       console.log(`  inference  ${model.inferImagesPerSecondBatchN.toFixed(2)} images/s at batch ${args.batch}${split}, ${model.inferImagesPerSecondBatch1.toFixed(2)} at batch 1`);
       console.log(`  tensors leaked per training step: ${model.tensorsLeakedPerStep}`);
+      if (model.gpuMemory) {
+        const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
+        const whose = model.replicas > 1 ? ' (this process: replica 0 and the optimizer step)' : '';
+        console.log(`  GPU memory${whose}: ${mib(model.gpuMemory.allocatedBytes)} held by TF.js's buffer pool after training steps, ${mib(model.gpuMemory.inUseBytes)} in use between steps`);
+      }
       if (model.profile) {
         console.log(`  top kernels of one training step of ${Math.ceil(args.batch / model.replicas)} images (one replica's share):`);
         for (const k of model.profile.slice(0, 15)) console.log(`    ${k.kernel.padEnd(24)} ${k.ms.toFixed(0).padStart(7)} ms ${String(k.calls).padStart(6)} calls`);

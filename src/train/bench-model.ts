@@ -51,6 +51,12 @@ export interface ModelBenchmarkResult {
   inferImagesPerSecondBatchN: number;
   /** Tensors alive after a training step minus before it, once the optimizer state exists. */
   tensorsLeakedPerStep: number;
+  /**
+   * On WebGPU, this process's device after the training steps: the bytes of every buffer TF.js's pool holds, in
+   * use or kept for reuse (about what the run holds on the GPU), and those in use between steps (the weights,
+   * Adam's moments, the benchmark's batch).
+   */
+  gpuMemory?: { allocatedBytes: number; inUseBytes: number };
   profile?: KernelTime[];
 }
 
@@ -146,6 +152,9 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
     const before = tf.memory().numTensors;
     await step();
     const leaked = tf.memory().numTensors - before;
+    const gpu = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
+    const gpuMemory =
+      gpu.numBytesAllocatedInGPU !== undefined && gpu.numBytesInGPU !== undefined ? { allocatedBytes: gpu.numBytesAllocatedInGPU, inUseBytes: gpu.numBytesInGPU } : undefined;
     const infer = (x: tf.Tensor4D) => async () => {
       const y = model.predict(x);
       await y.data();
@@ -174,6 +183,7 @@ export async function benchmarkModel(config: Config, opts: ModelBenchmarkOptions
       inferImagesPerSecondBatch1: 1 / infer1,
       inferImagesPerSecondBatchN: n / inferN,
       tensorsLeakedPerStep: leaked,
+      gpuMemory,
       profile,
     };
   } finally {

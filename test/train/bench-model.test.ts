@@ -17,6 +17,8 @@ describe('benchmarkModel', () => {
     expect(r.inferImagesPerSecondBatch1).toBeGreaterThan(0);
     expect(r.inferImagesPerSecondBatchN).toBeGreaterThan(0);
     expect(r.tensorsLeakedPerStep).toBe(0);
+    // Only a GPU backend reports its memory.
+    expect(r.gpuMemory).toBeUndefined();
     const kernels = (r.profile ?? []).map((k) => k.kernel);
     expect(kernels).toEqual(expect.arrayContaining(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']));
   });

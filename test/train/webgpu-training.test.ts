@@ -166,6 +166,13 @@ it('benchmarks replicas in processes on GPUs of one model, and says why not else
     expect(result.replicaPlacement).toMatch(/^processes, one GPU each: replica 0 on SwiftShader .*; replica 1 on SwiftShader/);
     expect(result.trainImagesPerSecond).toBeGreaterThan(0);
     expect(result.inferImagesPerSecondBatchN).toBeGreaterThan(0);
+    // This process's device: at least the weights and Adam's two moments in use between steps, and the pool
+    // holds at least what is in use.
+    const net = createPoseHRNet(config, { seed: 0 });
+    const weightBytes = net.params.parameters().reduce((sum, p) => sum + 4 * p.variable.size, 0);
+    net.dispose();
+    expect(result.gpuMemory?.inUseBytes).toBeGreaterThanOrEqual(3 * weightBytes);
+    expect(result.gpuMemory?.allocatedBytes).toBeGreaterThanOrEqual(result.gpuMemory?.inUseBytes ?? Infinity);
     expect(tf.memory().numTensors).toBe(before);
   } finally {
     plan.mockRestore();
