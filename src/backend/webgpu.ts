@@ -107,6 +107,14 @@ interface GpuProvider {
 let provider: Promise<GpuProvider> | undefined;
 let dawnVulkanSource: AdapterDescription['source'] | undefined;
 
+/**
+ * The flags of every Dawn instance the backend creates. Dawn rounds timestamp queries down to multiples of
+ * 65,536 ns unless told otherwise (a browser's defence against timing attacks, pointless in a Node process,
+ * which can time anything); `tf.profile` times each dispatch with them, and on a GPU most dispatches take a few
+ * microseconds, so the rounding would turn a kernel's time into 0 or 65.5 µs a call.
+ */
+const DAWN_FLAGS: readonly string[] = ['disable-dawn-features=timestamp_quantization'];
+
 function browserGpu(): GpuEntry | undefined {
   const nav = (globalThis as unknown as { navigator?: { gpu?: GpuEntry } }).navigator;
   return nav?.gpu;
@@ -147,7 +155,7 @@ async function gpuProvider(softwareFallback: boolean): Promise<GpuProvider> {
     }
     const g = globalThis as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(dawn.globals)) if (g[k] === undefined) g[k] = v;
-    const gpu = dawn.create([]);
+    const gpu = dawn.create([...DAWN_FLAGS]);
     const nav = (g.navigator ?? {}) as { gpu?: GpuEntry };
     if (nav.gpu === undefined) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
     if (g.navigator === undefined) g.navigator = nav;
@@ -304,7 +312,7 @@ async function requestAdapter(gpu: GpuProvider, names: string[], index: number |
   // The instance must outlive its devices: Dawn's Node bindings free a collected instance's state under them.
   let instance = dawnInstances.get(name);
   if (instance === undefined) {
-    instance = gpu.dawn.create([`adapter=${name}`]);
+    instance = gpu.dawn.create([`adapter=${name}`, ...DAWN_FLAGS]);
     dawnInstances.set(name, instance);
   }
   return instance.requestAdapter({ powerPreference: 'high-performance' });

@@ -1,7 +1,7 @@
 /**
  * `runElementwise`, the one-dispatch program of several outputs the WebGPU kernels use (a software Vulkan driver
  * where there is no GPU): the values of every output, one dispatch a call, grids folded past the device's
- * workgroups per dimension, the same values under `tf.profile` (which times each dispatch), nothing left behind
+ * workgroups per dimension, the same values under `tf.profile` (which times each dispatch, to the nanosecond), nothing left behind
  * (also when a call fails, and by `withTemps` but what it returns), errors that name the program, and uniform
  * buffers written once per set of recurring values (per dispatch where a program's uniforms change each call).
  * One spec of a program serves calls of every shape (`runPerOutput`), and `programVariants` builds each once.
@@ -107,6 +107,16 @@ it('gives the same values when tf.profile times each dispatch', async () => {
   expect(info.kernels.map((k) => k.name)).toContain(KERNEL);
   expect(timed?.got).toEqual(plain.want);
   expect(plain.got).toEqual(plain.want);
+});
+
+it('times dispatches to the nanosecond under tf.profile (Dawn would round its timestamps to 65,536 ns)', async () => {
+  const info = await tf.profile(async () => {
+    for (let i = 0; i < 4; i++) await run(20000 * (i + 1), 2);
+  });
+  const ns = info.kernels.filter((k) => k.name === KERNEL).map((k) => Math.round(Number(k.kernelTimeMs) * 1e6));
+  expect(ns).toHaveLength(4);
+  // Rounded timestamps make every duration a multiple of 65,536 ns (most of them 0 on a GPU).
+  expect(ns.filter((t) => t % 65536 !== 0).length).toBeGreaterThan(0);
 });
 
 it('leaves no tensor and no GPU memory behind, and an empty input gives empty outputs', async () => {
