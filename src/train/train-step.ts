@@ -72,12 +72,18 @@ export interface BatchGradients {
   output?: tf.Tensor4D;
 }
 
+/** {@link BatchGradients} before its loss is read: the loss as a scalar tensor, which the caller disposes. */
+interface RecordedGradients {
+  value: tf.Scalar;
+  grads: tf.NamedTensorMap;
+  output?: tf.Tensor4D;
+}
+
 /**
- * Train-mode forward (BatchNorm with batch statistics, running statistics updated), loss and
- * backward on one batch, without an optimizer step. The loss is read asynchronously.
- * @param keepOutput also return the predicted heatmaps
+ * Records the train-mode forward, loss and backward on one batch, reading nothing (on a GPU the work is queued,
+ * not done, when this returns).
  */
-export async function computeGradients(model: PoseHRNet, batch: TrainBatch, loss: HeatmapLoss, keepOutput = false): Promise<BatchGradients> {
+function recordGradients(model: PoseHRNet, batch: TrainBatch, loss: HeatmapLoss, keepOutput: boolean): RecordedGradients {
   const params = model.params.parameters();
   let output: tf.Tensor4D | undefined;
   const { value, grads } = tf.variableGrads(() => {
@@ -85,14 +91,28 @@ export async function computeGradients(model: PoseHRNet, batch: TrainBatch, loss
     if (keepOutput) output = tf.keep(out.clone());
     return loss(out, batch.target, batch.targetWeight);
   }, params.map((p) => p.variable));
-  try {
-    const named: tf.NamedTensorMap = {};
-    for (const p of params) {
-      const g = grads[p.variable.name];
-      if (g === undefined) throw new Error(`no gradient for ${p.name}`);
-      named[p.name] = g;
+  const named: tf.NamedTensorMap = {};
+  for (const p of params) {
+    const g = grads[p.variable.name];
+    if (g === undefined) {
+      tf.dispose([value, ...Object.values(grads)]);
+      output?.dispose();
+      throw new Error(`no gradient for ${p.name}`);
     }
-    return { loss: (await value.data())[0], grads: named, output };
+    named[p.name] = g;
+  }
+  return { value, grads: named, output };
+}
+
+/**
+ * Train-mode forward (BatchNorm with batch statistics, running statistics updated), loss and
+ * backward on one batch, without an optimizer step. The loss is read asynchronously.
+ * @param keepOutput also return the predicted heatmaps
+ */
+export async function computeGradients(model: PoseHRNet, batch: TrainBatch, loss: HeatmapLoss, keepOutput = false): Promise<BatchGradients> {
+  const { value, grads, output } = recordGradients(model, batch, loss, keepOutput);
+  try {
+    return { loss: (await value.data())[0], grads, output };
   } catch (e) {
     tf.dispose(Object.values(grads));
     output?.dispose();
@@ -103,7 +123,9 @@ export async function computeGradients(model: PoseHRNet, batch: TrainBatch, loss
 }
 
 /**
- * Runs one training step and returns the loss.
+ * Runs one training step and returns the loss. The loss is read after the optimizer step is recorded, as the
+ * official code reads `loss.item()` after `optimizer.step()`: on a GPU the whole step is queued before the
+ * host waits, and the device computes the forward and backward while the host records the update.
  * @param keepOutput also return the predicted heatmaps (for the training accuracy and pictures)
  */
 export async function trainStep(
@@ -113,11 +135,15 @@ export async function trainStep(
   loss: HeatmapLoss,
   keepOutput = false,
 ): Promise<TrainStepResult> {
-  const { loss: value, grads, output } = await computeGradients(model, batch, loss, keepOutput);
+  const { value, grads, output } = recordGradients(model, batch, loss, keepOutput);
   try {
     optimizer.step(grads);
-    return { loss: value, output };
+    return { loss: (await value.data())[0], output };
+  } catch (e) {
+    output?.dispose();
+    throw e;
   } finally {
     tf.dispose(Object.values(grads));
+    value.dispose();
   }
 }
