@@ -2,9 +2,9 @@
 # On the GPU machine, in the folder pack.sh wrote: unpacks Node and the app into a temporary folder, records
 # the machine (GPUs, driver, cores, and `hrnet gpus`: the adapters as GPUS numbers them), then measures, one
 # after the other, on this GPU the official PyTorch HRNet-W32 256×192 (batch 32; TF32 off and on) and
-# `hrnet bench model --backend webgpu --batch 32` (training and inference images/s, the adapter named, the top
-# kernels of one step), then the host's share of a WebGPU step on this CPU (bench/webgpu-host.ts, Dawn's Null
-# backend: no GPU involved). Everything printed is also written to RESULTS_DIR, as each step ends.
+# `hrnet bench model --backend webgpu --batch 32` (training and inference images/s, the time the host takes to
+# record a step, the adapter named, the top kernels of one step), then the host's share of a WebGPU step on this
+# CPU (bench/webgpu-host.ts, Dawn's Null backend: no GPU involved). Everything printed is also written to RESULTS_DIR, as each step ends.
 #
 #   bash run.sh [RESULTS_DIR]        (default: ./results)
 #

@@ -93,6 +93,10 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       console.log(`${path.basename(args.config)}, batch ${args.batch}, ${backend.name}${backend.adapter ? ` on ${backend.details}` : ''}:`);
       const on = model.replicas > 1 ? `, ${model.replicas} data-parallel replicas in ${model.replicaPlacement ?? 'worker threads'}` : ', this thread';
       console.log(`  training   ${model.trainImagesPerSecond.toFixed(2)} images/s (${model.trainStepSeconds.toFixed(2)} s a step${on})`);
+      if (model.trainRecordSeconds !== undefined) {
+        const share = `${model.trainRecordSeconds.toFixed(3)} s of the ${model.trainStepSeconds.toFixed(3)} s step`;
+        console.log(`  host       ${share} recording its commands (no GPU makes a step shorter than that)`);
+      }
       const split = model.replicas > 1 ? ` (split over the ${model.replicas} replicas)` : '';
       console.log(`  inference  ${model.inferImagesPerSecondBatchN.toFixed(2)} images/s at batch ${args.batch}${split}, ${model.inferImagesPerSecondBatch1.toFixed(2)} at batch 1`);
       console.log(`  tensors leaked per training step: ${model.tensorsLeakedPerStep}`);

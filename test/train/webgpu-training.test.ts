@@ -153,6 +153,19 @@ it('trains and evaluates with the replicas in processes, as on GPUs of one model
   }
 }, 900000);
 
+it('benchmarks one GPU: the step, the host\'s recording of it, the memory, no leak', async () => {
+  const config = loadConfig('configs/synthetic/w16_128x96.yaml', overrides(path.join(dir, 'data')));
+  const before = tf.memory().numTensors;
+  const r = await benchmarkModel(config, { batch: 2, steps: 2, warmup: 1 });
+  expect(r.replicas).toBe(1);
+  expect(r.tensorsLeakedPerStep).toBe(0);
+  expect(r.gpuMemory?.inUseBytes).toBeGreaterThan(0);
+  // The recording ends where the step's loss read begins; the read waits for the device.
+  expect(r.trainRecordSeconds).toBeGreaterThan(0);
+  expect(r.trainRecordSeconds).toBeLessThan(r.trainStepSeconds);
+  expect(tf.memory().numTensors).toBe(before);
+}, 300000);
+
 it('benchmarks replicas in processes on GPUs of one model, and says why not elsewhere', async () => {
   const config = loadConfig('configs/synthetic/w16_128x96.yaml', overrides(path.join(dir, 'data')));
   // CI's one adapter: GPUS [0, 1] names a GPU there is not.
