@@ -24,7 +24,7 @@ import { processIsRunning, startWorkerProcess, WorkerProcess, type WorkerLike } 
 import type { PoseHRNet } from '../model/pose-hrnet';
 import type { HeatmapLoss } from './loss';
 import type { Optimizer } from './optim';
-import { computeGradients, hostBatchTensors, perSample, type HostBatch } from './train-step';
+import { hostBatchTensors, perSample, recordGradients, type HostBatch } from './train-step';
 import type { FlipTest } from '../eval/evaluate';
 import { assignState, gradientSizes, packedViews, readPackedFile, readStateInto, sharedStateViews, stateSizes, writePackedFile, type InferJob, type ReplicaJob, type ReplicaReply, type ReplicaResult, type ReplicaState, type ReplicaWorkerData, type ReplicaWorkerJob } from './replica-worker';
 
@@ -413,6 +413,8 @@ export class ReplicaPool {
  * several entries trains on one GPU): the batch is split as {@link ReplicaPool} splits it, each chunk's
  * train-mode forward uses its own BatchNorm statistics, the chunk gradients weighted by chunk size drive
  * one optimizer step, and the running statistics are those of replica 0, as `nn.DataParallel` leaves them.
+ * Every chunk and the optimizer step are recorded before anything is read: on a GPU the device computes a
+ * chunk while the host records the next, and waits only at the end of the step.
  */
 export async function replicaStepInTurn(model: PoseHRNet, optimizer: Optimizer, batch: HostBatch, loss: HeatmapLoss, config: Config): Promise<DataParallelStep> {
   const sizes = chunkSizes(batch.n, config.GPUS.length);
@@ -421,35 +423,42 @@ export async function replicaStepInTurn(model: PoseHRNet, optimizer: Optimizer, 
   const counters = model.params.keys().filter((key) => model.params.hasCounter(key));
   let replica0: { values: tf.Tensor[]; counters: number[] } | undefined;
   const summed: tf.NamedTensorMap = {};
-  const output = new Float32Array(batch.n * perTarget);
-  let total = 0;
-  let start = 0;
+  // Each chunk's loss and heatmaps, read once the step is recorded.
+  const results: { weight: number; value: tf.Scalar; output: tf.Tensor }[] = [];
   try {
     for (const [r, chunk] of hostChunks(batch, sizes, config).entries()) {
       const tensors = hostBatchTensors(chunk, config);
       try {
-        const { loss: value, grads, output: out } = await computeGradients(model, tensors, loss, true);
+        const { value, grads, output } = recordGradients(model, tensors, loss, true);
+        const weight = chunk.n / batch.n;
+        results.push({ weight, value, output: output as tf.Tensor });
         try {
-          const weight = chunk.n / batch.n;
-          total += weight * value;
           addWeightedGradients(summed, grads, weight);
-          output.set((await (out as tf.Tensor).data()) as Float32Array, start * perTarget);
         } finally {
-          tf.dispose([...Object.values(grads), out as tf.Tensor]);
+          tf.dispose(Object.values(grads));
         }
       } finally {
         tf.dispose([tensors.images, tensors.target, tensors.targetWeight]);
       }
       if (r === 0) replica0 = { values: buffers.map((e) => tf.clone(e.variable)), counters: counters.map((c) => model.params.counter(c)) };
-      start += chunk.n;
     }
     // The running statistics (and counters) of replica 0.
     const kept = replica0 as { values: tf.Tensor[]; counters: number[] };
     buffers.forEach((e, i) => e.variable.assign(kept.values[i]));
     counters.forEach((c, i) => model.params.setCounter(c, kept.counters[i]));
     optimizer.step(summed);
+    const values = await Promise.all(results.map((c) => c.value.data()));
+    const outputs = await Promise.all(results.map((c) => c.output.data()));
+    const output = new Float32Array(batch.n * perTarget);
+    let total = 0;
+    let start = 0;
+    results.forEach((c, r) => {
+      total += c.weight * values[r][0];
+      output.set(outputs[r] as Float32Array, start * perTarget);
+      start += sizes[r];
+    });
     return { loss: total, output };
   } finally {
-    tf.dispose([...Object.values(summed), ...(replica0?.values ?? [])]);
+    tf.dispose([...Object.values(summed), ...(replica0?.values ?? []), ...results.flatMap((c) => [c.value, c.output])]);
   }
 }

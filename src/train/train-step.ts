@@ -73,7 +73,7 @@ export interface BatchGradients {
 }
 
 /** {@link BatchGradients} before its loss is read: the loss as a scalar tensor, which the caller disposes. */
-interface RecordedGradients {
+export interface RecordedGradients {
   value: tf.Scalar;
   grads: tf.NamedTensorMap;
   output?: tf.Tensor4D;
@@ -83,7 +83,7 @@ interface RecordedGradients {
  * Records the train-mode forward, loss and backward on one batch, reading nothing (on a GPU the work is queued,
  * not done, when this returns).
  */
-function recordGradients(model: PoseHRNet, batch: TrainBatch, loss: HeatmapLoss, keepOutput: boolean): RecordedGradients {
+export function recordGradients(model: PoseHRNet, batch: TrainBatch, loss: HeatmapLoss, keepOutput = false): RecordedGradients {
   const params = model.params.parameters();
   let output: tf.Tensor4D | undefined;
   const { value, grads } = tf.variableGrads(() => {
