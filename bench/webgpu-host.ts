@@ -1,5 +1,6 @@
 /**
- * The host's share of a WebGPU training step: HRNet-W32's train step (forward, loss, backward, Adam) and its
+ * The host's share of a WebGPU training step: HRNet-W32's train step (forward, loss, backward, Adam), the same
+ * step as two data-parallel replicas computed in turn (the official configs' several GPUS on one GPU), and its
  * inference, issued to Dawn's Null backend, which validates and records every command and executes none. The time
  * is what the CPU spends per step whatever the GPU: TF.js's op dispatch, the tape, the bind groups and uniform
  * buffers, the encoding and submits. A GPU cannot train faster than batch / that time on this CPU; the count of
@@ -21,6 +22,7 @@ import { loadConfig } from '../src/config/load';
 import { createPoseHRNet } from '../src/model/pose-hrnet';
 import { jointsMseLoss } from '../src/train/loss';
 import { Adam } from '../src/train/optim';
+import { replicaStepInTurn } from '../src/train/replicas';
 import { trainStep } from '../src/train/train-step';
 
 const CONFIG = 'configs/coco/w32_256x192.yaml';
@@ -90,8 +92,14 @@ async function run(steps: number, projectKernels: boolean): Promise<void> {
       await y.data();
       y.dispose();
     }, steps);
+    // The official configs' GPUS of several entries on one GPU: the replicas' chunks in turn, their gradients
+    // summed, one optimizer step (batch 2: a chunk of one image each).
+    const inTurnConfig = { ...config, GPUS: [0, 1] };
+    const k = config.MODEL.NUM_JOINTS;
+    const host = { n: 2, images: new Float32Array(2 * h * w * 3), target: new Float32Array(2 * hh * hw * k), targetWeight: new Float32Array(2 * k).fill(1) };
+    const inTurn = await measure(async () => void (await replicaStepInTurn(model, optimizer, host, loss, inTurnConfig)), steps);
     const label = projectKernels ? 'with the project kernels' : "TF.js's kernels";
-    for (const [what, m] of [['training step', train], ['inference', infer]] as const) {
+    for (const [what, m] of [['training step', train], ['training step, 2 replicas in turn', inTurn], ['inference', infer]] as const) {
       console.log(`| ${label} | ${what} | ${m.dispatches} | ${m.ms.toFixed(0)} | ${((m.ms * 1000) / m.dispatches).toFixed(0)} |`);
     }
   } finally {

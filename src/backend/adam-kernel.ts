@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelInput } from './kernel-calls';
-import { BufferCopy, ElementwiseSpec, emptyTensor, maxBindingBytes, programVariants, recordCopies, runElementwise, submitRecorded, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { BufferCopy, ElementwiseSpec, emptyTensor, groupsOf, groupValues, programVariants, recordCopies, runElementwise, submitRecorded, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Kernel name: inputs `p`, `g`, `m`, `v` of one shape; outputs the new p, m and v. */
 export const ADAM_UPDATE = 'HRNetAdamUpdate';
@@ -98,39 +98,10 @@ function adamUpdateWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[
   return runElementwise(backend, adamProgram(a.weightDecay !== null), [p, g, m, v], p.shape.slice(), adamUniforms(a));
 }
 
-/**
- * Default of {@link AdamForeachAttrs.maxGroupValues}: 16 MiB a flat buffer, so that a group's seven flat
- * buffers take some 112 MiB of GPU memory while it runs (the groups run one after another).
- */
-const GROUP_VALUES = 4 * 1024 * 1024;
-
 /** One parameter of a foreach call: its four inputs and its number of values. */
 interface ForeachParam {
   inputs: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
   size: number;
-}
-
-/** `params` cut in order into groups of at most `max` values; a parameter larger than `max` is a group alone. */
-function groupsOf<P extends { size: number }>(params: P[], max: number): P[][] {
-  const groups: P[][] = [];
-  let current: P[] = [];
-  let values = 0;
-  for (const q of params) {
-    if (current.length > 0 && values + q.size > max) {
-      groups.push(current);
-      current = [];
-      values = 0;
-    }
-    current.push(q);
-    values += q.size;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
-}
-
-/** Values a group may hold: `requested` or {@link GROUP_VALUES}, at most what one storage binding of the device holds. */
-function groupValues(backend: object, requested?: number): number {
-  return Math.min(requested ?? GROUP_VALUES, Math.floor(maxBindingBytes(backend) / 4));
 }
 
 /**

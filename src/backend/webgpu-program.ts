@@ -349,3 +349,32 @@ export function recordCopies(backend: object, copies: BufferCopy[]): void {
     b.commandQueueOwnedIds.add(c.to.dataId);
   }
 }
+
+/**
+ * Values a flat buffer of a multi-tensor ("foreach") kernel holds by default: 16 MiB, so that Adam's seven flat
+ * buffers of a group take some 112 MiB of GPU memory while it runs (the groups run one after another).
+ */
+const GROUP_VALUES = 4 * 1024 * 1024;
+
+/** `params` cut in order into groups of at most `max` values; a parameter larger than `max` is a group alone. */
+export function groupsOf<P extends { size: number }>(params: P[], max: number): P[][] {
+  const groups: P[][] = [];
+  let current: P[] = [];
+  let values = 0;
+  for (const q of params) {
+    if (current.length > 0 && values + q.size > max) {
+      groups.push(current);
+      current = [];
+      values = 0;
+    }
+    current.push(q);
+    values += q.size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/** Values a group may hold: `requested` or {@link GROUP_VALUES}, at most what one storage binding of the device holds. */
+export function groupValues(backend: object, requested?: number): number {
+  return Math.min(requested ?? GROUP_VALUES, Math.floor(maxBindingBytes(backend) / 4));
+}

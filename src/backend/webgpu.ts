@@ -14,6 +14,7 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { registerWebGpuAccumulateKernel } from './accumulate-kernel';
 import { registerWebGpuAdamKernel } from './adam-kernel';
 import { registerWebGpuBatchNormKernels } from './batch-norm-webgpu';
 import { registerWebGpuConvFilterGradKernel } from './conv-filter-grad-webgpu';
@@ -223,6 +224,7 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
 
 /** Registers the project's kernels for TF.js's WebGPU backend (`webgpu`): Adam, BatchNorm, the filter gradient, sum + ReLU. Idempotent. */
 export function registerWebGpuKernels(): void {
+  registerWebGpuAccumulateKernel();
   registerWebGpuAdamKernel();
   registerWebGpuBatchNormKernels();
   registerWebGpuConvFilterGradKernel();

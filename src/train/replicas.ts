@@ -18,6 +18,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { ACCUMULATE_FOREACH, type AccumulateForeachAttrs } from '../backend/accumulate-kernel';
 import type { Config } from '../config/schema';
 import { startWorkerThread, waitUntilReady } from '../backend/worker-thread';
 import { processIsRunning, startWorkerProcess, WorkerProcess, type WorkerLike } from '../backend/worker-process';
@@ -67,6 +68,24 @@ export function hostChunks(batch: HostBatch, sizes: readonly number[], config: P
 
 /** `summed[name] += weight · grads[name]` for every gradient, disposing the sums it replaces (not `grads`). */
 export function addWeightedGradients(summed: tf.NamedTensorMap, grads: tf.NamedTensorMap, weight: number): void {
+  const names = Object.keys(grads);
+  const first = names.every((name) => summed[name] === undefined);
+  const accumulate = names.every((name) => summed[name] !== undefined);
+  if (names.length > 0 && (first || accumulate) && tf.getKernel(ACCUMULATE_FOREACH, tf.getBackend()) !== undefined) {
+    // One call for every parameter (on WebGPU a dispatch a group of them), the same values as the ops below.
+    const inputs: tf.NamedTensorMap = {};
+    names.forEach((name, i) => {
+      inputs[`g${i}`] = grads[name];
+      if (accumulate) inputs[`s${i}`] = summed[name];
+    });
+    const attrs: AccumulateForeachAttrs = { n: names.length, weight, accumulate };
+    const outs = tf.engine().runKernel(ACCUMULATE_FOREACH, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    names.forEach((name, i) => {
+      summed[name]?.dispose();
+      summed[name] = outs[i];
+    });
+    return;
+  }
   for (const [name, g] of Object.entries(grads)) {
     const prev = summed[name];
     summed[name] = tf.tidy(() => (prev === undefined ? tf.mul(g, weight) : tf.add(prev, tf.mul(g, weight))));
