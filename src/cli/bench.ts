@@ -97,6 +97,10 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
         const share = `${model.trainRecordSeconds.toFixed(3)} s of the ${model.trainStepSeconds.toFixed(3)} s step`;
         console.log(`  host       ${share} recording its commands (no GPU makes a step shorter than that)`);
       }
+      if (model.trainOverlappedStepSeconds !== undefined) {
+        const s = model.trainOverlappedStepSeconds;
+        console.log(`  overlapped ${(args.batch / s).toFixed(2)} images/s (${s.toFixed(3)} s a step, each recorded while the device computes the one before, as hrnet train runs them)`);
+      }
       const split = model.replicas > 1 ? ` (split over the ${model.replicas} replicas)` : '';
       console.log(`  inference  ${model.inferImagesPerSecondBatchN.toFixed(2)} images/s at batch ${args.batch}${split}, ${model.inferImagesPerSecondBatch1.toFixed(2)} at batch 1`);
       console.log(`  tensors leaked per training step: ${model.tensorsLeakedPerStep}`);

@@ -433,7 +433,8 @@ export class ReplicaPool {
  * train-mode forward uses its own BatchNorm statistics, the chunk gradients weighted by chunk size drive
  * one optimizer step, and the running statistics are those of replica 0, as `nn.DataParallel` leaves them.
  * Every chunk and the optimizer step are recorded before anything is read: on a GPU the device computes a
- * chunk while the host records the next, and waits only at the end of the step.
+ * chunk while the host records the next, and waits only at the end of the step. The whole step is recorded
+ * before the returned promise's first wait, so a caller may record the next step before awaiting this one.
  */
 export async function replicaStepInTurn(model: PoseHRNet, optimizer: Optimizer, batch: HostBatch, loss: HeatmapLoss, config: Config): Promise<DataParallelStep> {
   const sizes = chunkSizes(batch.n, config.GPUS.length);
@@ -466,8 +467,9 @@ export async function replicaStepInTurn(model: PoseHRNet, optimizer: Optimizer, 
     buffers.forEach((e, i) => e.variable.assign(kept.values[i]));
     counters.forEach((c, i) => model.params.setCounter(c, kept.counters[i]));
     optimizer.step(summed);
-    const values = await Promise.all(results.map((c) => c.value.data()));
-    const outputs = await Promise.all(results.map((c) => c.output.data()));
+    // Every read at once, so that they all follow the step's work in the device's queue.
+    const read = await Promise.all([...results.map((c) => c.value.data()), ...results.map((c) => c.output.data())]);
+    const [values, outputs] = [read.slice(0, results.length), read.slice(results.length)];
     const output = new Float32Array(batch.n * perTarget);
     let total = 0;
     let start = 0;

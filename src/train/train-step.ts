@@ -123,6 +123,24 @@ export async function computeGradients(model: PoseHRNet, batch: TrainBatch, loss
 }
 
 /**
+ * Records one training step (forward, loss, backward, optimizer step) and returns the loss tensor and, with
+ * `keepOutput`, the heatmaps; the caller disposes both. Reads nothing.
+ */
+function recordTrainStep(model: PoseHRNet, optimizer: Optimizer, batch: TrainBatch, loss: HeatmapLoss, keepOutput: boolean): { value: tf.Scalar; output?: tf.Tensor4D } {
+  const { value, grads, output } = recordGradients(model, batch, loss, keepOutput);
+  try {
+    optimizer.step(grads);
+  } catch (e) {
+    value.dispose();
+    output?.dispose();
+    throw e;
+  } finally {
+    tf.dispose(Object.values(grads));
+  }
+  return { value, output };
+}
+
+/**
  * Runs one training step and returns the loss. The loss is read after the optimizer step is recorded, as the
  * official code reads `loss.item()` after `optimizer.step()`: on a GPU the whole step is queued before the
  * host waits, and the device computes the forward and backward while the host records the update.
@@ -135,15 +153,27 @@ export async function trainStep(
   loss: HeatmapLoss,
   keepOutput = false,
 ): Promise<TrainStepResult> {
-  const { value, grads, output } = recordGradients(model, batch, loss, keepOutput);
+  const { value, output } = recordTrainStep(model, optimizer, batch, loss, keepOutput);
   try {
-    optimizer.step(grads);
     return { loss: (await value.data())[0], output };
   } catch (e) {
     output?.dispose();
     throw e;
   } finally {
-    tf.dispose(Object.values(grads));
     value.dispose();
   }
+}
+
+/**
+ * Records one training step and starts reading its loss and heatmaps `[n, h, w, K]`, both at once. The whole
+ * step is recorded when this returns (it throws, rather than rejects, where recording fails), so a caller may
+ * record the next step before awaiting this one's reads: on a GPU the device then computes a step while the
+ * host records the next. The values are those of {@link trainStep}.
+ */
+export function startTrainStep(model: PoseHRNet, optimizer: Optimizer, batch: TrainBatch, loss: HeatmapLoss): Promise<{ loss: number; output: Float32Array }> {
+  const { value, output } = recordTrainStep(model, optimizer, batch, loss, true);
+  const heatmaps = output as tf.Tensor4D;
+  return Promise.all([value.data(), heatmaps.data()])
+    .then(([l, o]) => ({ loss: l[0], output: o as Float32Array }))
+    .finally(() => tf.dispose([value, heatmaps]));
 }

@@ -44,7 +44,7 @@ import { WebGpuReplicas, planWebGpuReplicas, startReplicaProcesses } from './web
 import { createOptimizer, Optimizer, OptimizerState } from './optim';
 import { multiStepLr } from './schedule';
 import { openScalarWriter, ScalarWriter, writeEpochScalars } from './tensorboard';
-import { HostBatch, hostBatchTensors, trainStep } from './train-step';
+import { HostBatch, hostBatchTensors, startTrainStep } from './train-step';
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -137,16 +137,16 @@ async function validate(
   return { name: 'AP', value: result.stats.AP, table };
 }
 
-/** One training step on this thread; returns the loss and the predicted heatmaps `[n, h, w, K]`. */
-async function stepInProcess(model: PoseHRNet, optimizer: Optimizer, host: HostBatch, lossFn: HeatmapLoss, config: Config): Promise<DataParallelStep> {
+/**
+ * One training step on this thread; its promise gives the loss and the predicted heatmaps `[n, h, w, K]`. The
+ * step is recorded when this returns (see `startTrainStep`).
+ */
+function stepInProcess(model: PoseHRNet, optimizer: Optimizer, host: HostBatch, lossFn: HeatmapLoss, config: Config): Promise<DataParallelStep> {
   const batch = hostBatchTensors(host, config);
   try {
-    const step = await trainStep(model, optimizer, batch, lossFn, true);
-    const out = step.output as tf.Tensor4D;
-    const output = (await out.data()) as Float32Array;
-    out.dispose();
-    return { loss: step.loss, output };
+    return startTrainStep(model, optimizer, batch, lossFn);
   } finally {
+    // Recorded work keeps what it uses until it has run.
     tf.dispose([batch.images, batch.target, batch.targetWeight]);
   }
 }
@@ -328,13 +328,37 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
   const what = `training set ${run.trainData.dataset.annotationFile}`;
   const memoryAdvice = { outOfMemory: deviceMemoryAdvice(config, 'train') };
   const maxBadShare = config.DATASET.MAX_BAD_SAMPLE_SHARE;
+  /** A step whose work is recorded and whose reads are awaited. */
+  interface StepInFlight {
+    step: Promise<DataParallelStep>;
+    target: Float32Array;
+    n: number;
+  }
+  const finish = async ({ step: inFlight, target, n }: StepInFlight): Promise<void> => {
+    const step = await inFlight;
+    const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(target, n, hh, hw, k), [n, k, hh, hw]);
+    lossSum += step.loss * n;
+    accSum += acc.average * n;
+    seen += n;
+    batches++;
+    const sps = seen / ((Date.now() - started) / 1000);
+    bar?.update(batches, { loss: (lossSum / seen).toExponential(3), acc: (accSum / seen).toFixed(3), sps: sps.toFixed(1) });
+    if (!bar && (batches % config.PRINT_FREQ === 0 || batches === loader.numBatches)) {
+      log(`epoch ${epoch} [${batches}/${loader.numBatches}] loss ${(lossSum / seen).toExponential(3)} acc ${(accSum / seen).toFixed(3)} ${sps.toFixed(1)} img/s`);
+    }
+  };
+  // On this thread's device, a step is recorded before the reads of the one before it are awaited, so that a GPU
+  // computes a step while the host records the next (the values are the same: the device runs them in order).
+  // The worker replicas need each step's weights before the next step starts.
+  const overlap = workers.replicas === undefined && workers.deviceReplicas === undefined;
+  let pending: StepInFlight | undefined;
   try {
     for await (const batch of loader) {
       checkBadShare(skippedAsBad(loader.skipped), run.trainData.length, maxBadShare, what, () => undefined);
       const n = batch.size;
       const host: HostBatch = { n, images: batch.images, target: batch.target, targetWeight: batch.targetWeight };
-      // The step reads its loss, so a device error of the step has been delivered when it returns.
-      const step = await checkedOnWebGpu(`training step ${batches + 1} of epoch ${epoch}`, () =>
+      // The step reads its loss, so a device error of the step has been delivered when its promise settles.
+      const step = checkedOnWebGpu(`training step ${batches + (pending ? 2 : 1)} of epoch ${epoch}`, () =>
         workers.replicas
           ? workers.replicas.step(model, optimizer, host)
           : workers.deviceReplicas
@@ -344,17 +368,15 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
               : stepInProcess(model, optimizer, host, lossFn, config),
         memoryAdvice,
       );
-      const acc = heatmapAccuracy(nhwcToNchw(step.output, n, hh, hw, k), nhwcToNchw(batch.target, n, hh, hw, k), [n, k, hh, hw]);
-      lossSum += step.loss * n;
-      accSum += acc.average * n;
-      seen += n;
-      batches++;
-      const sps = seen / ((Date.now() - started) / 1000);
-      bar?.update(batches, { loss: (lossSum / seen).toExponential(3), acc: (accSum / seen).toFixed(3), sps: sps.toFixed(1) });
-      if (!bar && (batches % config.PRINT_FREQ === 0 || batches === loader.numBatches)) {
-        log(`epoch ${epoch} [${batches}/${loader.numBatches}] loss ${(lossSum / seen).toExponential(3)} acc ${(accSum / seen).toFixed(3)} ${sps.toFixed(1)} img/s`);
-      }
+      // Settled later, or never where the step before fails: its failure is not to go unhandled meanwhile.
+      step.catch(() => undefined);
+      const current = { step, target: batch.target, n };
+      if (pending) await finish(pending);
+      pending = undefined;
+      if (overlap) pending = current;
+      else await finish(current);
     }
+    if (pending) await finish(pending);
   } finally {
     bar?.stop();
   }

@@ -20,6 +20,7 @@ describe('benchmarkModel', () => {
     // Only a GPU backend reports its memory, and the host's share of a step (here the kernels run as they are recorded).
     expect(r.gpuMemory).toBeUndefined();
     expect(r.trainRecordSeconds).toBeUndefined();
+    expect(r.trainOverlappedStepSeconds).toBeUndefined();
     const kernels = (r.profile ?? []).map((k) => k.kernel);
     expect(kernels).toEqual(expect.arrayContaining(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']));
   });

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { loadConfig } from '../../src/config/load';
 import { renderSyntheticDataset } from '../../src/data/synthetic';
 import { readCheckpoint } from '../../src/io/checkpoint';
+import * as trainSteps from '../../src/train/train-step';
 import { train } from '../../src/train/trainer';
 import { useTestBackend } from '../helpers/backend';
 
@@ -15,7 +16,7 @@ beforeAll(async () => {
 }, 120000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const config = () =>
+const config = (extra: string[] = []) =>
   loadConfig('configs/synthetic/w16_128x96.yaml', [
     `DATASET.ROOT=${path.join(dir, 'data')}`,
     'TRAIN.BATCH_SIZE_PER_GPU=8',
@@ -25,6 +26,7 @@ const config = () =>
     'MODEL.EXTRA.STAGE2.NUM_CHANNELS=[8,16]',
     'MODEL.EXTRA.STAGE3.NUM_CHANNELS=[8,16,32]',
     'MODEL.EXTRA.STAGE4.NUM_CHANNELS=[8,16,32,64]',
+    ...extra,
   ]);
 
 describe('train', () => {
@@ -57,6 +59,38 @@ describe('train', () => {
     const b = readCheckpoint(path.join(out, 'final_state.ckpt')).stateDict;
     for (const k of Object.keys(a)) expect(Buffer.from(b[k].data.buffer).equals(Buffer.from(a[k].data.buffer))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  }, 300000);
+});
+
+describe('train on one device', () => {
+  it('records a step before it waits for the reads of the step before (a GPU computes one while the host records the next)', async () => {
+    const start = trainSteps.startTrainStep;
+    let release: (() => void) | undefined;
+    const spy = jest.spyOn(trainSteps, 'startTrainStep').mockImplementation((...args) => {
+      const reads = start(...args);
+      if (spy.mock.calls.length > 1) {
+        release?.();
+        return reads;
+      }
+      // The first step's reads settle only once the second step has been recorded.
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the reads of step 1 were awaited before step 2 was recorded')), 60000);
+        release = () => {
+          clearTimeout(timer);
+          reads.then(resolve, reject);
+        };
+      });
+    });
+    try {
+      const cfg = config(['GPUS=[0]', 'TRAIN.BATCH_SIZE_PER_GPU=4', 'TRAIN.END_EPOCH=1']);
+      const run = await train({ config: cfg, outDir: path.join(dir, 'one-device'), log: () => undefined, progress: false });
+      run.model.dispose();
+      expect(spy.mock.calls.length).toBeGreaterThan(1);
+      expect(run.history).toHaveLength(1);
+      expect(Number.isFinite(run.history[0].trainLoss)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
   }, 300000);
 });
 
