@@ -79,8 +79,42 @@ export async function inferHeatmaps(model: PoseHRNet, images: Float32Array, n: n
 /** Computes heatmaps for a batch: `inferHeatmaps` on this thread, or the same on worker threads. */
 export type HeatmapInference = (images: Float32Array, n: number, flip?: FlipTest) => Promise<Float32Array>;
 
+/** One batch of test samples: the crops `[n, H, W, 3]`, their boxes, and their metas (`null` for a skipped sample). */
+interface TestBatch {
+  start: number;
+  n: number;
+  images: Float32Array;
+  centers: Float64Array;
+  scales: Float64Array;
+  metas: (SampleMeta | null)[];
+}
+
+/** Reads samples `start … start + n − 1`; a sample that cannot be read is skipped (reported through `opts.onSkip`). */
+async function loadTestBatch(data: JointsDataset, start: number, n: number, imageSize: readonly [number, number], opts: PredictOptions, skipped: SkippedPrediction[]): Promise<TestBatch> {
+  const [w, h] = imageSize;
+  const batch: TestBatch = { start, n, images: new Float32Array(n * h * w * 3), centers: new Float64Array(n * 2), scales: new Float64Array(n * 2), metas: [] };
+  for (let i = 0; i < n; i++) {
+    let s;
+    try {
+      s = await data.get(start + i);
+    } catch (err) {
+      const skip = { index: start + i, imagePath: data.dataset.records[start + i].imagePath, reason: (err as Error).message };
+      skipped.push(skip);
+      opts.onSkip?.(skip);
+      batch.metas.push(null);
+      continue;
+    }
+    batch.images.set(s.image, i * h * w * 3);
+    batch.centers.set(s.meta.center, i * 2);
+    batch.scales.set(s.meta.scale, i * 2);
+    batch.metas.push(s.meta);
+  }
+  return batch;
+}
+
 /**
- * Runs the model over every sample of a test-mode dataset and decodes the keypoints.
+ * Runs the model over every sample of a test-mode dataset and decodes the keypoints. The next batch's samples
+ * are read (their images decoded on libuv's threads) while a batch's heatmaps are computed.
  * @param infer where the heatmaps are computed (default: this thread, with `model`)
  */
 export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts: PredictOptions, infer?: HeatmapInference): Promise<DatasetPredictions> {
@@ -90,30 +124,21 @@ export async function predictDataset(model: PoseHRNet, data: JointsDataset, opts
   const persons: PredictedInstance[] = [];
   const skipped: SkippedPrediction[] = [];
   const [w, h] = model.imageSize;
-  for (let start = 0; start < total; start += opts.batchSize) {
-    const n = Math.min(opts.batchSize, total - start);
-    const images = new Float32Array(n * h * w * 3);
-    const centers = new Float64Array(n * 2);
-    const scales = new Float64Array(n * 2);
-    const metas: (SampleMeta | null)[] = [];
-    for (let i = 0; i < n; i++) {
-      let s;
-      try {
-        s = await data.get(start + i);
-      } catch (err) {
-        const skip = { index: start + i, imagePath: data.dataset.records[start + i].imagePath, reason: (err as Error).message };
-        skipped.push(skip);
-        opts.onSkip?.(skip);
-        metas.push(null);
-        continue;
-      }
-      images.set(s.image, i * h * w * 3);
-      centers.set(s.meta.center, i * 2);
-      scales.set(s.meta.scale, i * 2);
-      metas.push(s.meta);
-    }
-    const flip = opts.flipTest ? opts.codec.flipTest(data.dataset.meta.flipPairs) : undefined;
-    const heat = infer ? await infer(images, n, flip) : await inferHeatmaps(model, images, n, flip);
+  const load = (start: number): Promise<TestBatch> | undefined => {
+    if (start >= total) return undefined;
+    const loading = loadTestBatch(data, start, Math.min(opts.batchSize, total - start), model.imageSize, opts, skipped);
+    // Awaited in its turn, or never where the batch before fails: its failure is not to go unhandled meanwhile.
+    loading.catch(() => undefined);
+    return loading;
+  };
+  const flip = opts.flipTest ? opts.codec.flipTest(data.dataset.meta.flipPairs) : undefined;
+  let next = load(0);
+  while (next !== undefined) {
+    const { start, n, images, centers, scales, metas } = await next;
+    const heatmaps = infer ? infer(images, n, flip) : inferHeatmaps(model, images, n, flip);
+    heatmaps.catch(() => undefined);
+    next = load(start + n);
+    const heat = await heatmaps;
     const [hw, hh] = [w / 4, h / 4];
     const nchw = nhwcToNchw(heat, n, hh, hw, k);
     const { preds, maxvals } = opts.codec.decode(nchw, [n, k, hh, hw], centers, scales);
