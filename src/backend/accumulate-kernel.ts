@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelInput } from './kernel-calls';
-import { BufferCopy, ElementwiseSpec, emptyTensor, groupsOf, groupValues, programVariants, recordCopies, runElementwise, submitRecorded, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { ElementwiseSpec, ForeachItem, groupValues, programVariants, runForeach, WebGpuKernelBackend } from './webgpu-program';
 
 /**
  * Kernel name: the weighted sum of n gradients, and with `accumulate` their addition to n sums. Inputs `g0`, …,
@@ -43,55 +43,18 @@ const accumulateProgram = programVariants(
   }),
 );
 
-/** One parameter of a call: its inputs (g, and s when accumulating) and its number of values. */
-interface Term {
-  inputs: tf.TensorInfo[];
-  size: number;
-}
-
 function accumulateForeachWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const backend = b as unknown as WebGpuKernelBackend;
   const a = attrs as unknown as AccumulateForeachAttrs;
   if (!Number.isInteger(a.n) || a.n < 1) throw new Error(`${ACCUMULATE_FOREACH}: attribute n must be a positive integer, got ${a.n}`);
-  const terms: Term[] = Array.from({ length: a.n }, (_, i) => {
+  const terms: ForeachItem[] = Array.from({ length: a.n }, (_, i) => {
     const g = kernelInput(inputs, `g${i}`, ACCUMULATE_FOREACH);
     if (!a.accumulate) return { inputs: [g], size: tf.util.sizeFromShape(g.shape) };
     const s = kernelInput(inputs, `s${i}`, ACCUMULATE_FOREACH);
     if (!tf.util.arraysEqual(s.shape, g.shape)) throw new Error(`${ACCUMULATE_FOREACH}: s${i} has shape [${s.shape}], g${i} has [${g.shape}]`);
     return { inputs: [g, s], size: tf.util.sizeFromShape(g.shape) };
   });
-  const program = accumulateProgram(a.accumulate);
-  const uniforms = [{ type: 'float32' as const, data: [a.weight] }];
-  const results: tf.TensorInfo[] = [];
-  try {
-    for (const group of groupsOf(terms, groupValues(backend, a.maxGroupValues))) {
-      if (group.length === 1) {
-        results.push(...runElementwise(backend, program, group[0].inputs, group[0].inputs[0].shape.slice(), uniforms));
-        continue;
-      }
-      const offsets: number[] = [];
-      let total = 0;
-      for (const q of group) {
-        offsets.push(total);
-        total += q.size;
-      }
-      const outs = withTemps(backend, (temp) => {
-        const flat = group[0].inputs.map(() => temp(emptyTensor(backend, [total])));
-        recordCopies(backend, group.flatMap((q, i): BufferCopy[] => q.inputs.map((t, k) => ({ from: t, fromOffset: 0, to: flat[k], toOffset: offsets[i], length: q.size }))));
-        const [sum] = runElementwise(backend, program, flat, [total], uniforms).map(temp);
-        const perParam = group.map((q) => temp(emptyTensor(backend, q.inputs[0].shape.slice())));
-        recordCopies(backend, group.map((q, i) => ({ from: sum, fromOffset: offsets[i], to: perParam[i], toOffset: 0, length: q.size })));
-        return perParam;
-      });
-      results.push(...outs);
-      // The group's flat buffers go back to the pool before the next group asks for its own.
-      submitRecorded(backend);
-    }
-    return results;
-  } catch (err) {
-    for (const r of results) backend.disposeData(r.dataId);
-    throw err;
-  }
+  return runForeach(backend, accumulateProgram(a.accumulate), terms, [{ type: 'float32', data: [a.weight] }], groupValues(backend, a.maxGroupValues));
 }
 
 /** Registers the kernel for TF.js's WebGPU backend (`webgpu`). Idempotent. */

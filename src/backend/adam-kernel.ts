@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelInput } from './kernel-calls';
-import { BufferCopy, ElementwiseSpec, emptyTensor, groupsOf, groupValues, programVariants, recordCopies, runElementwise, submitRecorded, WebGpuKernelBackend, withTemps } from './webgpu-program';
+import { BufferCopy, ElementwiseSpec, emptyTensor, ForeachItem, groupsOf, groupValues, programVariants, recordCopies, runElementwise, runForeach, submitRecorded, WebGpuKernelBackend, withTemps } from './webgpu-program';
 
 /** Kernel name: inputs `p`, `g`, `m`, `v` of one shape; outputs the new p, m and v. */
 export const ADAM_UPDATE = 'HRNetAdamUpdate';
@@ -98,12 +98,6 @@ function adamUpdateWebGpu({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[
   return runElementwise(backend, adamProgram(a.weightDecay !== null), [p, g, m, v], p.shape.slice(), adamUniforms(a));
 }
 
-/** One parameter of a foreach call: its four inputs and its number of values. */
-interface ForeachParam {
-  inputs: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
-  size: number;
-}
-
 /**
  * Parameters of `sizes` values cut in order into the groups of a {@link ADAM_FLAT} call each, as indices into
  * `sizes`: at most `maxGroupValues` (default 4 Mi) values a group, and no more than the active WebGPU backend
@@ -180,46 +174,14 @@ function adamForeachWebGpu({ inputs, backend: b, attrs }: Parameters<tf.KernelFu
   const backend = b as unknown as WebGpuKernelBackend;
   const a = attrs as unknown as AdamForeachAttrs;
   if (!Number.isInteger(a.n) || a.n < 1) throw new Error(`${ADAM_FOREACH}: attribute n must be a positive integer, got ${a.n}`);
-  const params: ForeachParam[] = Array.from({ length: a.n }, (_, i) => {
+  const params: ForeachItem[] = Array.from({ length: a.n }, (_, i) => {
     const [p, g, m, v] = (['p', 'g', 'm', 'v'] as const).map((k) => kernelInput(inputs, `${k}${i}`, ADAM_FOREACH));
     for (const [name, t] of [[`g${i}`, g], [`m${i}`, m], [`v${i}`, v]] as const) {
       if (!tf.util.arraysEqual(t.shape, p.shape)) throw new Error(`${ADAM_FOREACH}: ${name} has shape [${t.shape}], p${i} has [${p.shape}]`);
     }
     return { inputs: [p, g, m, v], size: tf.util.sizeFromShape(p.shape) };
   });
-  const max = groupValues(backend, a.maxGroupValues);
-  const program = adamProgram(a.weightDecay !== null);
-  const uniforms = adamUniforms(a);
-  const results: tf.TensorInfo[] = [];
-  try {
-    for (const group of groupsOf(params, max)) {
-      if (group.length === 1) {
-        results.push(...runElementwise(backend, program, group[0].inputs, group[0].inputs[0].shape.slice(), uniforms));
-        continue;
-      }
-      const offsets: number[] = [];
-      let total = 0;
-      for (const q of group) {
-        offsets.push(total);
-        total += q.size;
-      }
-      const outs = withTemps(backend, (temp) => {
-        const flat = [0, 1, 2, 3].map(() => temp(emptyTensor(backend, [total])));
-        recordCopies(backend, group.flatMap((q, i): BufferCopy[] => q.inputs.map((t, k) => ({ from: t, fromOffset: 0, to: flat[k], toOffset: offsets[i], length: q.size }))));
-        const updated = runElementwise(backend, program, flat, [total], uniforms).map(temp);
-        const perParam = group.map((q) => [0, 1, 2].map(() => temp(emptyTensor(backend, q.inputs[0].shape.slice()))));
-        recordCopies(backend, group.flatMap((q, i): BufferCopy[] => updated.map((src, k) => ({ from: src, fromOffset: offsets[i], to: perParam[i][k], toOffset: 0, length: q.size }))));
-        return perParam.flat();
-      });
-      results.push(...outs);
-      // The group's flat buffers go back to the pool before the next group asks for its own.
-      submitRecorded(backend);
-    }
-    return results;
-  } catch (err) {
-    for (const r of results) backend.disposeData(r.dataId);
-    throw err;
-  }
+  return runForeach(backend, adamProgram(a.weightDecay !== null), params, adamUniforms(a), groupValues(backend, a.maxGroupValues));
 }
 
 /** Registers the three kernels for TF.js's WebGPU backend (`webgpu`). Idempotent. */

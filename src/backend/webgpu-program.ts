@@ -378,3 +378,49 @@ export function groupsOf<P extends { size: number }>(params: P[], max: number): 
 export function groupValues(backend: object, requested?: number): number {
   return Math.min(requested ?? GROUP_VALUES, Math.floor(maxBindingBytes(backend) / 4));
 }
+
+/** One item of {@link runForeach}: the inputs of the program for it, all of one shape, and their number of values. */
+export interface ForeachItem {
+  inputs: tf.TensorInfo[];
+  size: number;
+}
+
+/**
+ * An element-wise program over many tensors with one dispatch a group, as PyTorch's multi-tensor ("foreach")
+ * kernels: per group of at most `maxValues` values, the items' inputs are copied into flat buffers, one dispatch
+ * runs `spec` over them, and its outputs are copied out into tensors of each item's shape (an item alone in its
+ * group is run as it is). Copies cost the host a few microseconds each and no bind group. Returns the outputs of
+ * the spec for each item in turn.
+ */
+export function runForeach(backend: WebGpuKernelBackend, spec: ElementwiseSpec, items: ForeachItem[], uniforms: ProgramUniform[], maxValues: number): tf.TensorInfo[] {
+  const results: tf.TensorInfo[] = [];
+  try {
+    for (const group of groupsOf(items, maxValues)) {
+      if (group.length === 1) {
+        results.push(...runElementwise(backend, spec, group[0].inputs, group[0].inputs[0].shape.slice(), uniforms));
+        continue;
+      }
+      const offsets: number[] = [];
+      let total = 0;
+      for (const q of group) {
+        offsets.push(total);
+        total += q.size;
+      }
+      const outs = withTemps(backend, (temp) => {
+        const flat = group[0].inputs.map(() => temp(emptyTensor(backend, [total])));
+        recordCopies(backend, group.flatMap((q, i): BufferCopy[] => q.inputs.map((t, k) => ({ from: t, fromOffset: 0, to: flat[k], toOffset: offsets[i], length: q.size }))));
+        const computed = runElementwise(backend, spec, flat, [total], uniforms).map(temp);
+        const perItem = group.map((q) => computed.map(() => temp(emptyTensor(backend, q.inputs[0].shape.slice()))));
+        recordCopies(backend, group.flatMap((q, i): BufferCopy[] => computed.map((src, k) => ({ from: src, fromOffset: offsets[i], to: perItem[i][k], toOffset: 0, length: q.size }))));
+        return perItem.flat();
+      });
+      results.push(...outs);
+      // The group's flat buffers go back to the pool before the next group asks for its own.
+      submitRecorded(backend);
+    }
+    return results;
+  } catch (err) {
+    for (const r of results) backend.disposeData(r.dataId);
+    throw err;
+  }
+}
