@@ -19,6 +19,7 @@ import { registerWebGpuAdamKernel } from './adam-kernel';
 import { registerWebGpuBatchNormKernels } from './batch-norm-webgpu';
 import { registerWebGpuConvFilterGradKernel } from './conv-filter-grad-webgpu';
 import { registerWebGpuSumReluKernels } from './sum-relu-webgpu';
+import { registerWebGpuUpsampleGradKernel } from './upsample-grad-webgpu';
 import { requireOptional } from './optional';
 import { DeviceErrorEvents, releaseDevice, watchDeviceErrors } from './webgpu-errors';
 import { nvidiaVulkanHint, planVulkan, useNpmLoader, useNpmSwiftShader } from './vulkan-driver';
@@ -222,13 +223,14 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   return registered;
 }
 
-/** Registers the project's kernels for TF.js's WebGPU backend (`webgpu`): Adam, BatchNorm, the filter gradient, sum + ReLU. Idempotent. */
+/** Registers the project's kernels for TF.js's WebGPU backend (`webgpu`): Adam, BatchNorm, the filter gradient, sum + ReLU, the upsampling's gradient. Idempotent. */
 export function registerWebGpuKernels(): void {
   registerWebGpuAccumulateKernel();
   registerWebGpuAdamKernel();
   registerWebGpuBatchNormKernels();
   registerWebGpuConvFilterGradKernel();
   registerWebGpuSumReluKernels();
+  registerWebGpuUpsampleGradKernel();
 }
 
 /** A device of its own and TF.js's WebGPU backend on it, not yet registered. */

@@ -9,6 +9,7 @@
  * The contributions are summed in order j = 0 … n−1 and followed by a ReLU.
  */
 import * as tf from '@tensorflow/tfjs';
+import { UPSAMPLE_MAX_FACTOR, UPSAMPLE_NEAREST_GRAD, type UpsampleNearestGradAttrs } from '../backend/upsample-grad-webgpu';
 import type { GraphValue, NetworkGraph } from './graph';
 import { ConvBn, ForwardOptions, Initializer, ParamStore, joinName, sumRelu } from './nn';
 
@@ -17,7 +18,8 @@ type Path = { kind: 'identity' } | { kind: 'up'; unit: ConvBn; factor: number; n
 /**
  * Nearest-neighbour upsampling by an integer factor, `[N, H, W, C]` → `[N, H·f, W·f, C]`
  * (`nn.Upsample(scale_factor=f, mode='nearest')`): each pixel becomes an f×f block; the gradient
- * sums each f×f block of the output gradient. `factor` is a power of 2, as in HRNet.
+ * sums each f×f block of the output gradient (in one kernel call where the backend has
+ * {@link UPSAMPLE_NEAREST_GRAD}: WebGPU). `factor` is a power of 2, as in HRNet.
  */
 export function upsampleNearest(x: tf.Tensor4D, factor: number): tf.Tensor4D {
   if (!(Number.isInteger(Math.log2(factor)) && factor >= 1)) throw new Error(`upsampleNearest: factor must be a power of 2, got ${factor}`);
@@ -29,6 +31,9 @@ export function upsampleNearest(x: tf.Tensor4D, factor: number): tf.Tensor4D {
     const value = tf.image.resizeNearestNeighbor(input as tf.Tensor4D, [h * factor, w * factor], false, false);
     const gradFunc = (dy: tf.Tensor) => {
       try {
+        if (tf.getKernel(UPSAMPLE_NEAREST_GRAD, tf.getBackend()) !== undefined && factor <= UPSAMPLE_MAX_FACTOR) {
+          return tf.engine().runKernel(UPSAMPLE_NEAREST_GRAD, { dy }, { factor } satisfies UpsampleNearestGradAttrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+        }
         return tf.tidy(() => tf.sum(tf.reshape(dy, [n, h, factor, w, factor, c]), [2, 4]));
       } finally {
         dy.dispose(); // consumed by this op alone; freed now rather than at the end of the backward pass
