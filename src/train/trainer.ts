@@ -299,6 +299,11 @@ async function writeMetricsLog(outDir: string, history: readonly EpochRecord[]):
   if (history.length > 0) await savePng(path.join(outDir, CURVES_FILE), await renderTrainingCurves(history));
 }
 
+/** Images a second for the log: one decimal from 10 up, else two significant digits (0.020 on a software GPU, not 0.0). */
+export function formatRate(perSecond: number): string {
+  return perSecond >= 10 ? perSecond.toFixed(1) : perSecond.toPrecision(2);
+}
+
 /**
  * One pass over the shuffled, augmented training set at the epoch's LR. Samples whose image cannot be read are
  * skipped (the loader reports them); more than `DATASET.MAX_BAD_SAMPLE_SHARE` of them stop the run as soon as
@@ -342,9 +347,9 @@ async function trainEpoch(run: RunSetup, epoch: number, model: PoseHRNet, optimi
     seen += n;
     batches++;
     const sps = seen / ((Date.now() - started) / 1000);
-    bar?.update(batches, { loss: (lossSum / seen).toExponential(3), acc: (accSum / seen).toFixed(3), sps: sps.toFixed(1) });
+    bar?.update(batches, { loss: (lossSum / seen).toExponential(3), acc: (accSum / seen).toFixed(3), sps: formatRate(sps) });
     if (!bar && (batches % config.PRINT_FREQ === 0 || batches === loader.numBatches)) {
-      log(`epoch ${epoch} [${batches}/${loader.numBatches}] loss ${(lossSum / seen).toExponential(3)} acc ${(accSum / seen).toFixed(3)} ${sps.toFixed(1)} img/s`);
+      log(`epoch ${epoch} [${batches}/${loader.numBatches}] loss ${(lossSum / seen).toExponential(3)} acc ${(accSum / seen).toFixed(3)} ${formatRate(sps)} img/s`);
     }
   };
   // On this thread's device, a step is recorded before the reads of the one before it are awaited, so that a GPU
@@ -460,7 +465,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         skippedSamples: trained.skipped,
       };
       await commitEpoch(run, progress, record, model, optimizer, scalars);
-      log(`epoch ${epoch}: loss ${record.trainLoss.toExponential(3)}, ${metricName} ${val.value.toFixed(4)} (best ${progress.bestMetric.toFixed(4)} at epoch ${progress.bestEpoch}), ${record.samplesPerSecond.toFixed(1)} img/s, ${trained.seconds.toFixed(0)} s`);
+      log(`epoch ${epoch}: loss ${record.trainLoss.toExponential(3)}, ${metricName} ${val.value.toFixed(4)} (best ${progress.bestMetric.toFixed(4)} at epoch ${progress.bestEpoch}), ${formatRate(record.samplesPerSecond)} img/s, ${trained.seconds.toFixed(0)} s`);
     }
     await saveModelCheckpoint(path.join(outDir, 'final_state.ckpt'), model, config);
     return { model, history: progress.history, bestMetric: progress.bestMetric, bestEpoch: progress.bestEpoch, metricName };

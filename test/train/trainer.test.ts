@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/load';
 import { renderSyntheticDataset } from '../../src/data/synthetic';
 import { readCheckpoint } from '../../src/io/checkpoint';
 import * as trainSteps from '../../src/train/train-step';
-import { train } from '../../src/train/trainer';
+import { formatRate, train } from '../../src/train/trainer';
 import { useTestBackend } from '../helpers/backend';
 
 let dir: string;
@@ -119,4 +119,10 @@ describe('train on a custom COCO-format dataset with a config only', () => {
     expect(result.history[0].valMetric).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(result.history[0].trainLoss)).toBe(true);
   }, 120000);
+});
+
+it('logs images a second with one decimal from 10 up, two significant digits below (a software GPU is not 0.0)', () => {
+  expect(formatRate(38.26)).toBe('38.3');
+  expect(formatRate(2.44)).toBe('2.4');
+  expect(formatRate(0.02005)).toBe('0.020');
 });
