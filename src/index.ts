@@ -36,7 +36,7 @@ export type { KeypointMeta } from './data/keypoint-meta';
 export { codecOf, codecSpecOf, createCodec, darkCodec, msraCodec, udpCodec } from './codec/codecs';
 export type { CodecName, CodecSpec, HeatmapCodec } from './codec/heatmap-codec';
 export { getMaxPreds } from './codec/argmax';
-export { flipTestAverage } from './codec/flip';
+export { flipTestAverage, flipTestHeatmaps } from './codec/flip';
 
 export { train } from './train/trainer';
 export type { TrainOptions, TrainResult } from './train/trainer';

@@ -59,3 +59,21 @@ export function flipBackHeatmaps(mirrored: tf.Tensor4D, flip: FlipTest): tf.Tens
 export function flipTestAverage(plain: tf.Tensor4D, mirrored: tf.Tensor4D, flip: FlipTest): tf.Tensor4D {
   return tf.tidy(() => tf.mul(tf.add(plain, flipBackHeatmaps(mirrored, flip)), 0.5));
 }
+
+/**
+ * The flip test's heatmaps of crops `x` `[N, H, W, 3]` from `predict` (eval-mode heatmaps): the crops and their mirror
+ * images go through one forward pass of 2N, whose halves are averaged by {@link flipTestAverage}: half the kernel
+ * calls of two passes, which is what the host spends on a pass before a GPU computes it. A network in eval mode
+ * computes each sample on its own, so the heatmaps are those of two passes where the backend runs the same programs
+ * for N and 2N samples: bit for bit on WASM, and on WebGPU at the main job's input size (tested). TF.js's WebGPU
+ * backend picks a convolution program by the size of the problem, and on tiny ones (4–32 channels at 64×32) the
+ * doubled batch moved values by up to 1.2e-7.
+ * @returns `[N, h, w, K]`, a new tensor
+ */
+export function flipTestHeatmaps(predict: (x: tf.Tensor4D) => tf.Tensor4D, x: tf.Tensor4D, flip: FlipTest): tf.Tensor4D {
+  return tf.tidy(() => {
+    const n = x.shape[0];
+    const both = predict(tf.concat([x, tf.reverse(x, 2)], 0));
+    return flipTestAverage(tf.slice(both, [0, 0, 0, 0], [n, -1, -1, -1]), tf.slice(both, [n, 0, 0, 0], [n, -1, -1, -1]), flip);
+  });
+}

@@ -12,7 +12,7 @@ import type { RgbImage } from '../data/image';
 import { normalizeImage, warpAffine } from '../data/image';
 import { xywh2cs } from '../data/transforms';
 import { createCodec } from '../codec/codecs';
-import { flipTestAverage } from '../codec/flip';
+import { flipTestHeatmaps } from '../codec/flip';
 import type { CodecSpec, HeatmapCodec } from '../codec/heatmap-codec';
 import { nhwcToNchw } from '../codec/layout';
 
@@ -76,7 +76,7 @@ export async function estimatePoses(
   return poses;
 }
 
-/** {@link estimatePoses} for one batch of `[n]` boxes, n ≥ 1: one forward pass (two with the flip test). */
+/** {@link estimatePoses} for one batch of `[n]` boxes, n ≥ 1: one forward pass (of 2n with the flip test). */
 async function estimateBatch(
   image: RgbImage,
   boxes: readonly (readonly [number, number, number, number])[],
@@ -108,8 +108,7 @@ async function estimateBatch(
   const flip = codec.flipTest(network.flipPairs);
   const heat = tf.tidy(() => {
     const x = tf.tensor4d(pixels, [n, h, w, 3]);
-    const out = predict(x);
-    return settings.flipTest ? flipTestAverage(out, predict(tf.reverse(x, 2) as tf.Tensor4D), flip) : out;
+    return settings.flipTest ? flipTestHeatmaps(predict, x, flip) : predict(x);
   });
   const [, hh, hw, hk] = heat.shape;
   let data: Float32Array;

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { codecOf } from '../codec/codecs';
-import { flipTestAverage, type FlipTest } from '../codec/flip';
+import { flipTestHeatmaps, type FlipTest } from '../codec/flip';
 import type { HeatmapCodec } from '../codec/heatmap-codec';
 import { nhwcToNchw } from '../codec/layout';
 import type { Config } from '../config/schema';
@@ -61,13 +61,16 @@ export interface DatasetPredictions {
 
 export type { FlipTest } from '../codec/flip';
 
-/** Eval-mode heatmaps `[n, h, w, K]` of `model` for `images` `[n, H, W, 3]`, flip-averaged when `flip` is given. */
+/**
+ * Eval-mode heatmaps `[n, h, w, K]` of `model` for `images` `[n, H, W, 3]`, flip-averaged when `flip` is given (the
+ * images and their mirror images in one forward pass).
+ */
 export async function inferHeatmaps(model: PoseHRNet, images: Float32Array, n: number, flip?: FlipTest): Promise<Float32Array> {
   const [w, h] = model.imageSize;
   const heat = tf.tidy(() => {
     const x = tf.tensor4d(images.subarray(0, n * h * w * 3), [n, h, w, 3]);
-    const out = model.forward(x, { training: false });
-    return flip ? flipTestAverage(out, model.forward(tf.reverse(x, 2), { training: false }), flip) : out;
+    const predict = (input: tf.Tensor4D) => model.forward(input, { training: false });
+    return flip ? flipTestHeatmaps(predict, x, flip) : predict(x);
   });
   try {
     return (await heat.data()) as Float32Array;
