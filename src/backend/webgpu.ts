@@ -223,7 +223,7 @@ export async function registerWebGpuBackend(opts: WebGpuOptions = {}): Promise<W
   return registered;
 }
 
-/** Registers the project's kernels for TF.js's WebGPU backend (`webgpu`): Adam, BatchNorm, the filter gradient, sum + ReLU, the upsampling's gradient. Idempotent. */
+/** Registers the project's kernels for TF.js's WebGPU backend (`webgpu`): the weighted sum of chunk gradients, Adam, BatchNorm, the filter gradient, sum + ReLU, the upsampling's gradient. Idempotent. */
 export function registerWebGpuKernels(): void {
   registerWebGpuAccumulateKernel();
   registerWebGpuAdamKernel();
